@@ -1,0 +1,232 @@
+package apiserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/munnerz/goautoneg"
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	apidiscoveryv2beta1 "k8s.io/api/apidiscovery/v2beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/batchd/batchd/internal/registry"
+)
+
+// Verbs advertised in discovery.
+var (
+	resourceVerbs    = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	subresourceVerbs = metav1.Verbs{"get", "patch", "update"}
+	finalizeVerbs    = metav1.Verbs{"update"}
+)
+
+// apiGroup is one served group with its (single) version's resources.
+type apiGroup struct {
+	gv        schema.GroupVersion
+	resources []*registry.Resource
+}
+
+// groupsOf groups the stores' resources by group version: core first, then
+// the named groups alphabetically.
+func groupsOf(stores []*registry.Store) []apiGroup {
+	byGV := map[schema.GroupVersion]*apiGroup{}
+	var order []schema.GroupVersion
+	for _, st := range stores {
+		res := st.Resource()
+		g, ok := byGV[res.GroupVersion]
+		if !ok {
+			g = &apiGroup{gv: res.GroupVersion}
+			byGV[res.GroupVersion] = g
+			order = append(order, res.GroupVersion)
+		}
+		g.resources = append(g.resources, res)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].Group < order[j].Group })
+	out := make([]apiGroup, 0, len(order))
+	for _, gv := range order {
+		g := byGV[gv]
+		sort.Slice(g.resources, func(i, j int) bool { return g.resources[i].Name < g.resources[j].Name })
+		out = append(out, *g)
+	}
+	return out
+}
+
+// discoveryDocs are the discovery documents, built once at start.
+type discoveryDocs struct {
+	legacyResources map[schema.GroupVersion]*metav1.APIResourceList
+	groupList       *metav1.APIGroupList
+	groups          map[string]*metav1.APIGroup
+	// aggregated[api or apis][v2 or v2beta1] is the JSON document.
+	aggregated map[string]map[string][]byte
+}
+
+func subresourceVerbsFor(name string) metav1.Verbs {
+	if name == "finalize" {
+		return finalizeVerbs
+	}
+	return subresourceVerbs
+}
+
+func buildDiscovery(groups []apiGroup) (discoveryDocs, error) {
+	d := discoveryDocs{
+		legacyResources: map[schema.GroupVersion]*metav1.APIResourceList{},
+		groupList:       &metav1.APIGroupList{},
+		groups:          map[string]*metav1.APIGroup{},
+		aggregated:      map[string]map[string][]byte{},
+	}
+	aggregated := map[string]*apidiscoveryv2.APIGroupDiscoveryList{"api": {}, "apis": {}}
+	for _, g := range groups {
+		list := &metav1.APIResourceList{GroupVersion: g.gv.String()}
+		version := apidiscoveryv2.APIVersionDiscovery{Version: g.gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+		for _, res := range g.resources {
+			list.APIResources = append(list.APIResources, metav1.APIResource{
+				Name: res.Name, SingularName: res.SingularName, Namespaced: res.Namespaced, Kind: res.Kind,
+				Verbs: resourceVerbs, ShortNames: res.ShortNames, Categories: res.Categories,
+			})
+			scope := apidiscoveryv2.ScopeCluster
+			if res.Namespaced {
+				scope = apidiscoveryv2.ScopeNamespace
+			}
+			gvk := res.GroupVersionKind()
+			rd := apidiscoveryv2.APIResourceDiscovery{
+				Resource:         res.Name,
+				ResponseKind:     &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
+				Scope:            scope,
+				SingularResource: res.SingularName,
+				Verbs:            resourceVerbs,
+				ShortNames:       res.ShortNames,
+				Categories:       res.Categories,
+			}
+			subs := make([]string, 0, len(res.Subresources))
+			for name := range res.Subresources {
+				subs = append(subs, name)
+			}
+			sort.Strings(subs)
+			for _, sub := range subs {
+				list.APIResources = append(list.APIResources, metav1.APIResource{
+					Name: res.Name + "/" + sub, Namespaced: res.Namespaced, Kind: res.Kind, Verbs: subresourceVerbsFor(sub),
+				})
+				rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+					Subresource:  sub,
+					ResponseKind: rd.ResponseKind,
+					Verbs:        subresourceVerbsFor(sub),
+				})
+			}
+			version.Resources = append(version.Resources, rd)
+		}
+		d.legacyResources[g.gv] = list
+		doc := apidiscoveryv2.APIGroupDiscovery{
+			ObjectMeta: metav1.ObjectMeta{Name: g.gv.Group},
+			Versions:   []apidiscoveryv2.APIVersionDiscovery{version},
+		}
+		if g.gv.Group == "" {
+			aggregated["api"].Items = append(aggregated["api"].Items, doc)
+			continue
+		}
+		aggregated["apis"].Items = append(aggregated["apis"].Items, doc)
+		gvd := metav1.GroupVersionForDiscovery{GroupVersion: g.gv.String(), Version: g.gv.Version}
+		group := metav1.APIGroup{Name: g.gv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd}
+		d.groupList.Groups = append(d.groupList.Groups, group)
+		d.groups[g.gv.Group] = &group
+	}
+	for root, list := range aggregated {
+		list.TypeMeta = metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: apidiscoveryv2.SchemeGroupVersion.String()}
+		v2, err := json.Marshal(list)
+		if err != nil {
+			return d, fmt.Errorf("encoding discovery: %w", err)
+		}
+		// v2beta1 has the same shape under another version.
+		var beta apidiscoveryv2beta1.APIGroupDiscoveryList
+		if err := json.Unmarshal(v2, &beta); err != nil {
+			return d, fmt.Errorf("encoding discovery: %w", err)
+		}
+		beta.TypeMeta.APIVersion = apidiscoveryv2beta1.SchemeGroupVersion.String()
+		v2beta1, err := json.Marshal(&beta)
+		if err != nil {
+			return d, fmt.Errorf("encoding discovery: %w", err)
+		}
+		d.aggregated[root] = map[string][]byte{"v2": v2, "v2beta1": v2beta1}
+	}
+	return d, nil
+}
+
+// aggregatedVersion returns "v2" or "v2beta1" when the Accept header asks
+// for aggregated discovery in JSON before anything else it accepts.
+func aggregatedVersion(r *http.Request) string {
+	for _, c := range goautoneg.ParseAccept(r.Header.Get("Accept")) {
+		if c.Params["as"] == "APIGroupDiscoveryList" && c.Params["g"] == apidiscoveryv2.GroupName &&
+			c.Type == "application" && c.SubType == "json" && (c.Params["v"] == "v2" || c.Params["v"] == "v2beta1") {
+			return c.Params["v"]
+		}
+		if c.Params["as"] == "" {
+			return ""
+		}
+	}
+	return ""
+}
+
+func (s *Server) serveDiscoveryRoot(w http.ResponseWriter, r *http.Request, path string) {
+	root := path[1:]
+	if v := aggregatedVersion(r); v != "" {
+		w.Header().Set("Content-Type", fmt.Sprintf("application/json;g=%s;v=%s;as=APIGroupDiscoveryList", apidiscoveryv2.GroupName, v))
+		w.Header().Set("Vary", "Accept")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(s.discovery.aggregated[root][v])
+		return
+	}
+	if root == "api" {
+		s.writeUnversioned(w, r, &metav1.APIVersions{
+			Versions:                   []string{"v1"},
+			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: r.Host}},
+		})
+		return
+	}
+	s.writeUnversioned(w, r, s.discovery.groupList)
+}
+
+// serveDiscoveryGroup serves /api/v1, /apis/G and /apis/G/V.
+func (s *Server) serveDiscoveryGroup(w http.ResponseWriter, r *http.Request, segs []string) {
+	if r.Method != http.MethodGet {
+		s.writeError(w, r, errPathNotFound())
+		return
+	}
+	switch {
+	case len(segs) == 2 && segs[0] == "api":
+		if list, ok := s.discovery.legacyResources[schema.GroupVersion{Version: segs[1]}]; ok {
+			s.writeUnversioned(w, r, list)
+			return
+		}
+	case len(segs) == 2 && segs[0] == "apis":
+		if g, ok := s.discovery.groups[segs[1]]; ok {
+			s.writeUnversioned(w, r, g)
+			return
+		}
+	case len(segs) == 3 && segs[0] == "apis":
+		if list, ok := s.discovery.legacyResources[schema.GroupVersion{Group: segs[1], Version: segs[2]}]; ok {
+			s.writeUnversioned(w, r, list)
+			return
+		}
+	}
+	s.writeError(w, r, errPathNotFound())
+}
+
+// writeUnversioned writes a discovery object (kind set, apiVersion v1).
+func (s *Server) writeUnversioned(w http.ResponseWriter, r *http.Request, obj runtime.Object) {
+	out, err := s.negotiateOutput(r)
+	if err != nil || out.kind != outputObject {
+		out = output{info: s.serializer(mediaJSON)}
+	}
+	var buf bytes.Buffer
+	enc := s.codecs.EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"})
+	if err := enc.Encode(obj, &buf); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", out.info.MediaType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/batchd/batchd/internal/controlplane"
+	"github.com/batchd/batchd/internal/datadir"
+	"github.com/batchd/batchd/internal/etcd"
+)
+
+type serverFlags struct {
+	dataDir       string
+	listen        string
+	hosts         []string
+	etcdEndpoints []string
+	etcdCert      string
+	etcdKey       string
+	etcdCA        string
+}
+
+func newServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
+	f := &serverFlags{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the batchd API server and controllers",
+		Long: `Run the batchd control plane: the Kubernetes API for Jobs, CronJobs, pods and
+the objects around them, stored in an embedded etcd member (or an external
+etcd cluster with --etcd-endpoints).
+
+On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
+
+  export KUBECONFIG=<data-dir>/kubeconfig
+  kubectl get namespaces`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger(stderr)
+			if err != nil {
+				return err
+			}
+			srv, err := controlplane.New(controlplane.Config{
+				DataDir:       f.dataDir,
+				EtcdEndpoints: f.etcdEndpoints,
+				EtcdTLS:       etcd.TLS{CertFile: f.etcdCert, KeyFile: f.etcdKey, CAFile: f.etcdCA},
+				Listen:        f.listen,
+				Hosts:         f.hosts,
+				Log:           log,
+			})
+			if err != nil {
+				return err
+			}
+			go func() {
+				select {
+				case <-srv.Ready():
+					fmt.Fprintf(stderr, "\nbatchd is ready. To use it with kubectl:\n\n  export KUBECONFIG=%s\n  kubectl get namespaces\n\n", srv.KubeconfigPath())
+				case <-cmd.Context().Done():
+				}
+			}()
+			return srv.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataDir, "data-dir", datadir.Default(), "(store) directory for etcd data, certificates, the admin token and kubeconfig")
+	fl.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "(store) client URLs of an external etcd cluster; empty runs an embedded member in --data-dir")
+	fl.StringVar(&f.etcdCert, "etcd-certfile", "", "(store) client certificate for --etcd-endpoints")
+	fl.StringVar(&f.etcdKey, "etcd-keyfile", "", "(store) client key for --etcd-endpoints")
+	fl.StringVar(&f.etcdCA, "etcd-cafile", "", "(store) CA bundle verifying --etcd-endpoints")
+	fl.StringVar(&f.listen, "listen", controlplane.DefaultListen, "(listen) HTTPS address of the API; use 0.0.0.0:6443 to serve other machines")
+	fl.StringSliceVar(&f.hosts, "tls-san", nil, "(listen) extra host names or IPs for the serving certificate")
+	return cmd
+}

@@ -1,0 +1,259 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+
+	"github.com/batchd/batchd/internal/apiserver"
+	"github.com/batchd/batchd/internal/authn"
+	"github.com/batchd/batchd/internal/datadir"
+	"github.com/batchd/batchd/internal/etcd"
+	"github.com/batchd/batchd/internal/kubeconfig"
+	"github.com/batchd/batchd/internal/pki"
+	"github.com/batchd/batchd/internal/version"
+)
+
+// Config configures a control plane. The zero value plus a DataDir is a
+// working single-machine server on 127.0.0.1:6443.
+type Config struct {
+	// DataDir holds etcd's data, the PKI, the admin token and kubeconfig.
+	DataDir string
+	// EtcdEndpoints selects an external etcd cluster; empty embeds one.
+	EtcdEndpoints []string
+	EtcdTLS       etcd.TLS
+	// Listen is the HTTPS address; ":0" or "127.0.0.1:0" picks a port.
+	// Empty means DefaultListen.
+	Listen string
+	// Hosts are extra names or IPs the serving certificate must cover.
+	Hosts []string
+	// NoFsync and FastElection tune the embedded etcd for tests (see
+	// package etcd).
+	NoFsync      bool
+	FastElection bool
+	// MinWatchTimeout bounds watches without timeoutSeconds (0: 30 min).
+	MinWatchTimeout time.Duration
+	Log             *slog.Logger
+}
+
+// DefaultListen is where a server listens unless told otherwise: loopback
+// only, so a laptop's API is not on the network by accident.
+const DefaultListen = "127.0.0.1:6443"
+
+// shutdownGrace is how long a stopping server lets requests finish.
+const shutdownGrace = 5 * time.Second
+
+// Server is one control-plane process.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	ready chan struct{}
+
+	mu         sync.Mutex
+	restConfig *rest.Config
+	kubeconfig string
+	etcd       *clientv3.Client
+}
+
+// New validates cfg; it starts nothing.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("controlplane: DataDir is required")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Server{cfg: cfg, log: cfg.Log, ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the API serves requests, the system namespaces
+// exist and the controllers have synced.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// AdminConfig returns a client configuration with admin credentials. It is
+// valid once Ready is closed.
+func (s *Server) AdminConfig() *rest.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.restConfig == nil {
+		return nil
+	}
+	return rest.CopyConfig(s.restConfig)
+}
+
+// EtcdClient returns the client of the server's etcd, for diagnostics and
+// tests (compaction, inspecting keys). It is valid once Ready is closed and
+// until Run returns.
+func (s *Server) EtcdClient() *clientv3.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.etcd
+}
+
+// KubeconfigPath is the admin kubeconfig written at start.
+func (s *Server) KubeconfigPath() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kubeconfig
+}
+
+// Run serves until ctx is done, then shuts everything down in reverse
+// order. It returns the first error of any component.
+func (s *Server) Run(ctx context.Context) (err error) {
+	start := time.Now()
+	dir, err := datadir.Open(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer closeAndJoin(&err, "releasing data directory", dir.Close)
+
+	cluster, err := etcd.Open(ctx, etcd.Config{
+		DataDir:      dir.EtcdDir(),
+		Endpoints:    s.cfg.EtcdEndpoints,
+		TLS:          s.cfg.EtcdTLS,
+		NoFsync:      s.cfg.NoFsync,
+		FastElection: s.cfg.FastElection,
+		Log:          s.log.With("component", "etcd"),
+	})
+	if err != nil {
+		return fmt.Errorf("opening etcd: %w", err)
+	}
+	defer closeAndJoin(&err, "closing etcd", cluster.Close)
+
+	certs, err := pki.Ensure(dir.PKIDir(), s.cfg.Hosts)
+	if err != nil {
+		return fmt.Errorf("preparing certificates: %w", err)
+	}
+	adminToken, err := authn.LoadOrCreateToken(filepath.Join(dir.Path(), "admin.token"))
+	if err != nil {
+		return err
+	}
+	loopbackToken, err := authn.NewToken()
+	if err != nil {
+		return err
+	}
+	tokens := authn.NewTokens(map[string]authn.User{
+		adminToken:    {Name: authn.AdminName, Groups: []string{authn.GroupMasters, authn.GroupAuthed}},
+		loopbackToken: {Name: authn.LoopbackName, Groups: []string{authn.GroupMasters, authn.GroupAuthed}},
+	})
+
+	stores, err := buildStores(cluster.Client(), s.log)
+	if err != nil {
+		return err
+	}
+	api, err := apiserver.New(apiserver.Config{
+		Scheme:          stores.scheme,
+		Stores:          stores.list,
+		Authenticator:   tokens,
+		Version:         version.Info(),
+		Log:             s.log.With("component", "apiserver"),
+		MinWatchTimeout: s.cfg.MinWatchTimeout,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
+	}
+	url := "https://" + clientAddress(ln.Addr())
+	httpServer := &http.Server{
+		Handler:           api,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{certs.Serving}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := httpServer.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving HTTPS: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		drainCtx, done := context.WithTimeout(context.WithoutCancel(gctx), shutdownGrace)
+		defer done()
+		if err := api.Drain(drainCtx); err != nil {
+			s.log.Warn("Closing the API with requests in flight", "err", err)
+		}
+		return httpServer.Close()
+	})
+
+	loopback := &rest.Config{
+		Host:            url,
+		BearerToken:     loopbackToken,
+		TLSClientConfig: rest.TLSClientConfig{CAData: certs.CACertPEM},
+		QPS:             -1, // in-process clients are limited by the store, not a token bucket
+		ContentConfig:   rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"},
+		UserAgent:       "batchd/" + version.Version(),
+	}
+	admin := &rest.Config{
+		Host:            url,
+		BearerToken:     adminToken,
+		TLSClientConfig: rest.TLSClientConfig{CAData: certs.CACertPEM},
+	}
+	kubeconfigPath := dir.KubeconfigPath()
+	if err := kubeconfig.Write(kubeconfigPath, kubeconfig.Config{Server: url, CAData: certs.CACertPEM, Token: adminToken}); err != nil {
+		cancel()
+		return errors.Join(err, g.Wait())
+	}
+	s.mu.Lock()
+	s.restConfig, s.kubeconfig, s.etcd = admin, kubeconfigPath, cluster.Client()
+	s.mu.Unlock()
+
+	g.Go(func() error {
+		ctrl, err := newControllers(loopback, s.log)
+		if err != nil {
+			return err
+		}
+		if err := bootstrap(gctx, ctrl.client); err != nil {
+			return err
+		}
+		return ctrl.run(gctx, func() {
+			s.log.Info("batchd server ready", "url", url, "kubeconfig", kubeconfigPath, "elapsed", time.Since(start).Round(time.Millisecond))
+			close(s.ready)
+		})
+	})
+	return g.Wait()
+}
+
+// clientAddress turns a listen address into one clients can dial: a
+// wildcard host becomes loopback.
+func clientAddress(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// closeAndJoin runs a deferred close and adds its error to *err.
+func closeAndJoin(err *error, what string, close func() error) {
+	if cerr := close(); cerr != nil {
+		*err = errors.Join(*err, fmt.Errorf("%s: %w", what, cerr))
+	}
+}

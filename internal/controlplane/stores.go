@@ -1,0 +1,84 @@
+package controlplane
+
+import (
+	"fmt"
+	"log/slog"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+
+	"github.com/batchd/batchd/internal/registry"
+	"github.com/batchd/batchd/internal/registry/batch"
+	"github.com/batchd/batchd/internal/registry/coordination"
+	"github.com/batchd/batchd/internal/registry/core"
+	"github.com/batchd/batchd/internal/storage"
+)
+
+// storageRoot is the etcd key prefix of every object, upstream's, so tools
+// such as auger and etcdctl find keys where they expect them.
+const storageRoot = "/registry/"
+
+type builtStores struct {
+	scheme *runtime.Scheme
+	list   []*registry.Store
+}
+
+// buildStores builds a registry store per served resource, all sharing one
+// etcd client and encoding objects as protobuf.
+func buildStores(client *clientv3.Client, log *slog.Logger) (*builtStores, error) {
+	scheme, err := registry.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	codecs := serializer.NewCodecFactory(scheme)
+	proto := protobuf.NewSerializer(scheme, scheme)
+
+	var resources []*registry.Resource
+	resources = append(resources, core.Resources()...)
+	resources = append(resources, batch.Resources()...)
+	resources = append(resources, coordination.Resources()...)
+
+	out := &builtStores{scheme: scheme}
+	var namespaces *registry.Store
+	lifecycle := &core.NamespaceLifecycle{}
+	for _, res := range resources {
+		codec := codecs.CodecForVersions(proto, proto, res.GroupVersion, res.GroupVersion)
+		st, err := storage.New(storage.Config{
+			Client:  client,
+			Codec:   codec,
+			Prefix:  storageRoot + storagePrefix(res) + "/",
+			NewFunc: res.NewFunc,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("storage for %s: %w", res.GroupResource(), err)
+		}
+		var checker registry.NamespaceChecker
+		if res.Namespaced {
+			checker = lifecycle
+		}
+		rs, err := registry.NewStore(registry.Config{Resource: res, Storage: st, Namespaces: checker, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		if res.GroupVersion.Group == "" && res.Name == "namespaces" {
+			namespaces = rs
+		}
+		out.list = append(out.list, rs)
+	}
+	if namespaces == nil {
+		return nil, fmt.Errorf("no namespaces resource registered")
+	}
+	lifecycle.Namespaces = namespaces
+	return out, nil
+}
+
+// storagePrefix is the key segment of a resource: upstream uses the bare
+// resource name for core and most groups ("pods", "jobs", "leases").
+func storagePrefix(res *registry.Resource) string {
+	if res.Name == "events" && res.GroupVersion.Group != "" {
+		return "events" // events.k8s.io shares core events' keys
+	}
+	return res.Name
+}

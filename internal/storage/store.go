@@ -1,0 +1,288 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Client is what storage needs of etcd: key-value access and watches.
+// *clientv3.Client satisfies it; a test may wrap one to inject faults.
+type Client interface {
+	clientv3.KV
+	clientv3.Watcher
+}
+
+// Config describes the objects of one resource.
+type Config struct {
+	Client Client
+	// Codec encodes and decodes the storage form of the resource's objects.
+	Codec runtime.Codec
+	// Prefix is the key prefix of the resource, ending in "/", for example
+	// "/registry/pods/". Keys handed to Store methods are relative to it.
+	Prefix string
+	// NewFunc returns an empty object of the resource's Go type.
+	NewFunc func() runtime.Object
+}
+
+// Store reads and writes the objects of one resource. Its methods are safe
+// for concurrent use.
+type Store struct {
+	client  Client
+	codec   runtime.Codec
+	prefix  string
+	newFunc func() runtime.Object
+}
+
+// New returns a Store for cfg.
+func New(cfg Config) (*Store, error) {
+	switch {
+	case cfg.Client == nil:
+		return nil, errors.New("storage: Client is required")
+	case cfg.Codec == nil:
+		return nil, errors.New("storage: Codec is required")
+	case cfg.NewFunc == nil:
+		return nil, errors.New("storage: NewFunc is required")
+	case !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/"):
+		return nil, fmt.Errorf("storage: prefix %q must start and end with /", cfg.Prefix)
+	}
+	return &Store{client: cfg.Client, codec: cfg.Codec, prefix: cfg.Prefix, newFunc: cfg.NewFunc}, nil
+}
+
+// Key returns the relative key of an object: "namespace/name", or "name"
+// for a cluster-scoped object.
+func Key(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+// Create stores obj at key if nothing is there yet, and sets obj's
+// resourceVersion to the revision of the write. With dryRun it only checks
+// that the key is free.
+func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, dryRun bool) error {
+	full := s.prefix + key
+	if dryRun {
+		resp, err := s.client.Get(ctx, full, clientv3.WithCountOnly())
+		if err != nil {
+			return fmt.Errorf("checking %s: %w", full, err)
+		}
+		if resp.Count > 0 {
+			return fmt.Errorf("creating %s: %w", full, ErrExists)
+		}
+		return nil
+	}
+	data, err := s.encode(obj)
+	if err != nil {
+		return err
+	}
+	resp, err := s.client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(full), "=", 0)).
+		Then(clientv3.OpPut(full, string(data))).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", full, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("creating %s: %w", full, ErrExists)
+	}
+	return setResourceVersion(obj, resp.Header.Revision)
+}
+
+// Get returns the object at key with its resourceVersion set.
+func (s *Store) Get(ctx context.Context, key string) (runtime.Object, error) {
+	full := s.prefix + key
+	resp, err := s.client.Get(ctx, full)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", full, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, fmt.Errorf("reading %s: %w", full, ErrNotFound)
+	}
+	return s.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+}
+
+// UpdateFunc computes the next state of an object from its current one. It
+// is handed a copy it may modify, or nil when the object does not exist and
+// the caller allowed creation. Returning an error aborts the update with
+// that error.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// GuaranteedUpdate applies tryUpdate to the current object and writes the
+// result if the object did not change in between; on a race it reads the
+// new state and calls tryUpdate again. An update that changes nothing
+// writes nothing and keeps the resourceVersion. With allowCreate a missing
+// object is handed to tryUpdate as nil and created. It returns the stored
+// object and whether it was created.
+func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, dryRun bool, tryUpdate UpdateFunc) (runtime.Object, bool, error) {
+	full := s.prefix + key
+	resp, err := s.client.Get(ctx, full)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s: %w", full, err)
+	}
+	kvs := resp.Kvs
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		var current runtime.Object
+		var currentData []byte
+		var currentRev int64
+		if len(kvs) > 0 {
+			currentData, currentRev = kvs[0].Value, kvs[0].ModRevision
+			if current, err = s.decode(currentData, currentRev); err != nil {
+				return nil, false, err
+			}
+		} else if !allowCreate {
+			return nil, false, fmt.Errorf("updating %s: %w", full, ErrNotFound)
+		}
+		var in runtime.Object
+		if current != nil {
+			in = current.DeepCopyObject()
+		}
+		updated, err := tryUpdate(in)
+		if err != nil {
+			return nil, false, err
+		}
+		data, err := s.encode(updated)
+		if err != nil {
+			return nil, false, err
+		}
+		if current != nil && bytes.Equal(data, currentData) {
+			return current, false, nil
+		}
+		if dryRun {
+			if current != nil {
+				if err := setResourceVersion(updated, currentRev); err != nil {
+					return nil, false, err
+				}
+			}
+			return updated, current == nil, nil
+		}
+		cmp := clientv3.Compare(clientv3.ModRevision(full), "=", currentRev)
+		if current == nil {
+			cmp = clientv3.Compare(clientv3.CreateRevision(full), "=", 0)
+		}
+		txn, err := s.client.Txn(ctx).If(cmp).
+			Then(clientv3.OpPut(full, string(data))).
+			Else(clientv3.OpGet(full)).
+			Commit()
+		if err != nil {
+			return nil, false, fmt.Errorf("updating %s: %w", full, err)
+		}
+		if txn.Succeeded {
+			return updated, current == nil, setResourceVersion(updated, txn.Header.Revision)
+		}
+		kvs = txn.Responses[0].GetResponseRange().Kvs
+	}
+}
+
+// Precheck inspects the current object before a delete. Returning an error
+// aborts the delete with it.
+type Precheck func(current runtime.Object) error
+
+// Delete removes the object at key if check accepts its current state,
+// retrying when the object changes in between. It returns the last state
+// of the object. With dryRun it only runs check.
+func (s *Store) Delete(ctx context.Context, key string, dryRun bool, check Precheck) (runtime.Object, error) {
+	full := s.prefix + key
+	resp, err := s.client.Get(ctx, full)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", full, err)
+	}
+	kvs := resp.Kvs
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(kvs) == 0 {
+			return nil, fmt.Errorf("deleting %s: %w", full, ErrNotFound)
+		}
+		current, err := s.decode(kvs[0].Value, kvs[0].ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			if err := check(current.DeepCopyObject()); err != nil {
+				return nil, err
+			}
+		}
+		if dryRun {
+			return current, nil
+		}
+		txn, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(full), "=", kvs[0].ModRevision)).
+			Then(clientv3.OpDelete(full)).
+			Else(clientv3.OpGet(full)).
+			Commit()
+		if err != nil {
+			return nil, fmt.Errorf("deleting %s: %w", full, err)
+		}
+		if txn.Succeeded {
+			return current, nil
+		}
+		kvs = txn.Responses[0].GetResponseRange().Kvs
+	}
+}
+
+// CurrentRevision returns the store's newest revision.
+func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
+	resp, err := s.client.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("reading revision: %w", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+func (s *Store) encode(obj runtime.Object) ([]byte, error) {
+	accessor, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", obj, err)
+	}
+	// The revision is the resourceVersion; it is never stored inside the value.
+	rv := accessor.GetResourceVersion()
+	accessor.SetResourceVersion("")
+	defer accessor.SetResourceVersion(rv)
+	var buf bytes.Buffer
+	if err := s.codec.Encode(obj, &buf); err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", obj, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
+	obj, _, err := s.codec.Decode(data, nil, s.newFunc())
+	if err != nil {
+		return nil, fmt.Errorf("decoding object at revision %d: %w", rev, err)
+	}
+	return obj, setResourceVersion(obj, rev)
+}
+
+func setResourceVersion(obj runtime.Object, rev int64) error {
+	accessor, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	accessor.SetResourceVersion(strconv.FormatInt(rev, 10))
+	return nil
+}
+
+// classify turns etcd's revision errors into storage errors.
+func classify(err error, requested int64) error {
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return &ExpiredError{Requested: requested}
+	case errors.Is(err, rpctypes.ErrFutureRev):
+		return &TooLargeError{Requested: requested}
+	}
+	return err
+}

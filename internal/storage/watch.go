@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// InitialEventsAnnotation marks the bookmark that ends the initial events
+// of a watch list (sendInitialEvents=true), as upstream names it.
+const InitialEventsAnnotation = metav1.InitialEventsAnnotationKey
+
+// WatchOptions say where a watch starts and what it delivers.
+type WatchOptions struct {
+	// ResourceVersion: with InitialEvents false, deliver the changes after
+	// this revision. With InitialEvents true, the oldest revision the
+	// initial state may be read at (0: any).
+	ResourceVersion int64
+	// InitialEvents sends every current object as ADDED before the changes.
+	InitialEvents bool
+	// InitialEventsEnd sends, after the initial events, a BOOKMARK carrying
+	// InitialEventsAnnotation (the WatchList protocol).
+	InitialEventsEnd bool
+	// Bookmarks sends a BOOKMARK whenever etcd reports progress.
+	Bookmarks bool
+	Predicate Predicate
+}
+
+// Watch streams the changes to the objects under keyPrefix. The watch ends
+// when ctx is done, when Stop is called, or after an ERROR event (a 410
+// Expired status when the revision has been compacted).
+func (s *Store) Watch(ctx context.Context, keyPrefix string, opts WatchOptions) (watch.Interface, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &watcher{
+		store:  s,
+		prefix: s.prefix + keyPrefix,
+		opts:   opts,
+		result: make(chan watch.Event, 100),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	startRev := opts.ResourceVersion + 1
+	var initial []runtime.Object
+	if opts.InitialEvents {
+		list, err := s.List(ctx, keyPrefix, ListOptions{ResourceVersion: opts.ResourceVersion, Predicate: opts.Predicate})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		initial, startRev = list.Items, list.ResourceVersion+1
+	}
+	go w.run(ctx, initial, startRev)
+	return w, nil
+}
+
+type watcher struct {
+	store  *Store
+	prefix string
+	opts   WatchOptions
+	result chan watch.Event
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// Stop ends the watch and waits for its goroutine to exit.
+func (w *watcher) Stop() {
+	w.once.Do(w.cancel)
+	<-w.done
+}
+
+// ResultChan is closed when the watch ends.
+func (w *watcher) ResultChan() <-chan watch.Event { return w.result }
+
+func (w *watcher) run(ctx context.Context, initial []runtime.Object, startRev int64) {
+	defer close(w.done)
+	defer close(w.result)
+	defer w.cancel()
+	for _, obj := range initial {
+		if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
+			return
+		}
+	}
+	if w.opts.InitialEventsEnd {
+		if !w.send(ctx, w.bookmark(startRev-1, true)) {
+			return
+		}
+	}
+	etcdOpts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(startRev), clientv3.WithPrevKV()}
+	if w.opts.Bookmarks {
+		etcdOpts = append(etcdOpts, clientv3.WithProgressNotify())
+	}
+	// RequireLeader makes the watch fail instead of hanging when an
+	// external cluster loses quorum.
+	ch := w.store.client.Watch(clientv3.WithRequireLeader(ctx), w.prefix, etcdOpts...)
+	for resp := range ch {
+		if err := resp.Err(); err != nil {
+			w.send(ctx, w.errorEvent(err, startRev, resp.CompactRevision))
+			return
+		}
+		if resp.IsProgressNotify() {
+			if w.opts.Bookmarks && !w.send(ctx, w.bookmark(resp.Header.Revision, false)) {
+				return
+			}
+			continue
+		}
+		for _, ev := range resp.Events {
+			out, ok, err := w.translate(ev)
+			if err != nil {
+				w.send(ctx, watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus})
+				return
+			}
+			if ok && !w.send(ctx, out) {
+				return
+			}
+		}
+	}
+}
+
+func (w *watcher) send(ctx context.Context, ev watch.Event) bool {
+	select {
+	case w.result <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// translate turns an etcd event into a watch event, applying the predicate
+// to both the old and the new state as upstream does: an object that starts
+// to match is ADDED, one that stops matching is DELETED.
+func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
+	var cur, prev runtime.Object
+	var err error
+	if ev.Type == mvccpb.PUT {
+		if cur, err = w.store.decode(ev.Kv.Value, ev.Kv.ModRevision); err != nil {
+			return watch.Event{}, false, err
+		}
+	}
+	if ev.PrevKv != nil {
+		// The previous state carries the revision of the change, as upstream
+		// reports a deleted object at the deletion's resourceVersion.
+		if prev, err = w.store.decode(ev.PrevKv.Value, ev.Kv.ModRevision); err != nil {
+			return watch.Event{}, false, err
+		}
+	}
+	match := func(o runtime.Object) bool {
+		return o != nil && (w.opts.Predicate == nil || w.opts.Predicate(o))
+	}
+	curOK, prevOK := match(cur), match(prev)
+	switch {
+	case ev.Type == mvccpb.DELETE:
+		return watch.Event{Type: watch.Deleted, Object: prev}, prevOK, nil
+	case curOK && prevOK:
+		return watch.Event{Type: watch.Modified, Object: cur}, true, nil
+	case curOK:
+		return watch.Event{Type: watch.Added, Object: cur}, true, nil
+	case prevOK:
+		return watch.Event{Type: watch.Deleted, Object: prev}, true, nil
+	}
+	return watch.Event{}, false, nil
+}
+
+func (w *watcher) bookmark(rev int64, initialEventsEnd bool) watch.Event {
+	obj := w.store.newFunc()
+	if accessor, err := meta.Accessor(obj); err == nil {
+		if initialEventsEnd {
+			accessor.SetAnnotations(map[string]string{InitialEventsAnnotation: "true"})
+		}
+	}
+	_ = setResourceVersion(obj, rev)
+	return watch.Event{Type: watch.Bookmark, Object: obj}
+}
+
+func (w *watcher) errorEvent(err error, startRev, compactRev int64) watch.Event {
+	if errors.Is(err, rpctypes.ErrCompacted) || compactRev != 0 {
+		exp := &ExpiredError{Requested: startRev - 1, Compacted: compactRev}
+		return watch.Event{Type: watch.Error, Object: &apierrors.NewResourceExpired(exp.Error()).ErrStatus}
+	}
+	st := apierrors.NewInternalError(fmt.Errorf("watching %s: %w", w.prefix, err)).ErrStatus
+	st.Code = http.StatusInternalServerError
+	return watch.Event{Type: watch.Error, Object: &st}
+}
