@@ -52,7 +52,9 @@ func (c *Cluster) start(t testing.TB, opts []Option) {
 		Listen:       "127.0.0.1:0",
 		NoFsync:      true,
 		FastElection: true,
-		Log:          slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Tests see namespaces emptied at once instead of after 5 s.
+		NamespaceDeletionDelay: -1,
+		Log:                    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -27,7 +27,7 @@ type controllers struct {
 // on periodic resyncs.
 const informerResync = 0
 
-func newControllers(cfg *rest.Config, log *slog.Logger) (*controllers, error) {
+func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controllers, error) {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building loopback client: %w", err)
@@ -46,6 +46,7 @@ func newControllers(cfg *rest.Config, log *slog.Logger) (*controllers, error) {
 		Dynamic:    dyn,
 		Namespaces: factory.Core().V1().Namespaces(),
 		Log:        log,
+		Delay:      cpcfg.NamespaceDeletionDelay,
 	})
 	if err != nil {
 		return nil, err

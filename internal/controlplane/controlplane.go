@@ -45,7 +45,11 @@ type Config struct {
 	FastElection bool
 	// MinWatchTimeout bounds watches without timeoutSeconds (0: 30 min).
 	MinWatchTimeout time.Duration
-	Log             *slog.Logger
+	// NamespaceDeletionDelay is how long the namespace controller waits
+	// after a namespace's deletion before emptying it (0: upstream's 5 s;
+	// negative: no wait, for tests).
+	NamespaceDeletionDelay time.Duration
+	Log                    *slog.Logger
 }
 
 // DefaultListen is where a server listens unless told otherwise: loopback
@@ -222,7 +226,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	g.Go(func() error {
-		ctrl, err := newControllers(loopback, s.log)
+		ctrl, err := newControllers(loopback, s.cfg, s.log)
 		if err != nil {
 			return err
 		}

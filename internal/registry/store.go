@@ -196,11 +196,11 @@ func (s *Store) Update(ctx context.Context, namespace, name string, objInfo Upda
 	if err != nil {
 		return nil, false, s.apiError(err, name)
 	}
-	if deleting(out) {
+	if s.readyToRemove(out) {
 		// Removing the last finalizer of an object being deleted finishes
 		// the deletion.
 		if _, err := s.storage.Delete(ctx, key, opts.DryRun, func(current runtime.Object) error {
-			if !deleting(current) {
+			if !s.readyToRemove(current) {
 				return errNotDeleting
 			}
 			return nil
@@ -213,15 +213,21 @@ func (s *Store) Update(ctx context.Context, namespace, name string, objInfo Upda
 
 var errNotDeleting = errors.New("object no longer ready for deletion")
 
-// deleting reports whether obj is marked for deletion and nothing holds it:
-// no finalizers and no grace period left to wait.
-func deleting(obj runtime.Object) bool {
+// readyToRemove reports whether obj is marked for deletion and nothing
+// holds it any more: no finalizers, no grace period left to wait, and
+// nothing the kind's strategy waits for (a namespace's spec.finalizers).
+func (s *Store) readyToRemove(obj runtime.Object) bool {
 	accessor, err := meta.Accessor(obj)
 	if err != nil || accessor.GetDeletionTimestamp() == nil || len(accessor.GetFinalizers()) > 0 {
 		return false
 	}
-	grace := accessor.GetDeletionGracePeriodSeconds()
-	return grace == nil || *grace == 0
+	if grace := accessor.GetDeletionGracePeriodSeconds(); grace != nil && *grace != 0 {
+		return false
+	}
+	if m, ok := s.res.Strategy.(DeletionMarker); ok && m.MarkForDeletion(obj.DeepCopyObject()) {
+		return false
+	}
+	return true
 }
 
 func (s *Store) checkIdentity(accessor metav1.Object, namespace, name string) error {
