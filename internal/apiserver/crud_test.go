@@ -374,3 +374,21 @@ func TestSecondServerOnSameDataDirFails(t *testing.T) {
 		t.Errorf("second server on the same data dir: %v, want a clear in-use error", err)
 	}
 }
+
+func TestSystemNamespacesCannotBeDeleted(t *testing.T) {
+	c := clustertest.Start(t)
+	nss := c.Client().CoreV1().Namespaces()
+	for _, name := range []string{"default", "kube-system", "kube-public"} {
+		err := nss.Delete(t.Context(), name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+		if !apierrors.IsForbidden(err) || err.Error() != `namespaces "`+name+`" is forbidden: this namespace may not be deleted` {
+			t.Errorf("deleting %s: %v, want Forbidden: this namespace may not be deleted", name, err)
+		}
+	}
+	resp, body := rawRequest(t, c, http.MethodDelete, "/api/v1/namespaces", "", "", nil)
+	if resp.StatusCode != http.StatusMethodNotAllowed || !contains(body, `"reason":"MethodNotAllowed"`) {
+		t.Errorf("deleting the namespace collection: %d %s, want 405 MethodNotAllowed", resp.StatusCode, body)
+	}
+	if _, err := nss.Get(t.Context(), "kube-node-lease", metav1.GetOptions{}); err != nil {
+		t.Errorf("kube-node-lease after the refused delete-collection: %v", err)
+	}
+}

@@ -19,9 +19,10 @@ import (
 
 // Verbs advertised in discovery.
 var (
-	resourceVerbs    = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
-	subresourceVerbs = metav1.Verbs{"get", "patch", "update"}
-	finalizeVerbs    = metav1.Verbs{"update"}
+	resourceVerbs           = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	noCollectionDeleteVerbs = metav1.Verbs{"create", "delete", "get", "list", "patch", "update", "watch"}
+	subresourceVerbs        = metav1.Verbs{"get", "patch", "update"}
+	finalizeVerbs           = metav1.Verbs{"update"}
 )
 
 // apiGroup is one served group with its (single) version's resources.
@@ -83,9 +84,13 @@ func buildDiscovery(groups []apiGroup) (discoveryDocs, error) {
 		list := &metav1.APIResourceList{GroupVersion: g.gv.String()}
 		version := apidiscoveryv2.APIVersionDiscovery{Version: g.gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
 		for _, res := range g.resources {
+			verbs := resourceVerbs
+			if res.NoDeleteCollection {
+				verbs = noCollectionDeleteVerbs
+			}
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: res.Name, SingularName: res.SingularName, Namespaced: res.Namespaced, Kind: res.Kind,
-				Verbs: resourceVerbs, ShortNames: res.ShortNames, Categories: res.Categories,
+				Verbs: verbs, ShortNames: res.ShortNames, Categories: res.Categories,
 			})
 			scope := apidiscoveryv2.ScopeCluster
 			if res.Namespaced {
@@ -97,7 +102,7 @@ func buildDiscovery(groups []apiGroup) (discoveryDocs, error) {
 				ResponseKind:     &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
 				Scope:            scope,
 				SingularResource: res.SingularName,
-				Verbs:            resourceVerbs,
+				Verbs:            verbs,
 				ShortNames:       res.ShortNames,
 				Categories:       res.Categories,
 			}

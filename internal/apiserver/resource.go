@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	jsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/batchd/batchd/internal/registry"
@@ -66,7 +67,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		}
 	case info.collection && r.Method == http.MethodPost && (info.namespace != "" || !res.Namespaced):
 		s.serveCreate(req)
-	case info.collection && r.Method == http.MethodDelete && (info.namespace != "" || !res.Namespaced):
+	case info.collection && r.Method == http.MethodDelete && (info.namespace != "" || !res.Namespaced) && !res.NoDeleteCollection:
 		s.serveDeleteCollection(req)
 	case !info.collection && r.Method == http.MethodGet:
 		s.serveGet(req)
@@ -78,7 +79,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		s.serveDelete(req)
 	default:
 		s.writeError(w, r, statusError(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed,
-			fmt.Sprintf("the server does not allow this method on the requested resource")))
+			"the server does not allow this method on the requested resource"))
 	}
 }
 
@@ -359,6 +360,15 @@ func (s *Server) decode(req *request, body []byte, info runtime.SerializerInfo, 
 		ser = info.StrictSerializer
 	}
 	gvk := req.res.GroupVersionKind()
+	if info.MediaType == mediaJSON {
+		// Check the declared type first: decoding a kind into a group
+		// version that lacks it fails with a less useful message.
+		if declared, err := jsonserializer.DefaultMetaFactory.Interpret(body); err == nil && declared.Version != "" &&
+			declared.GroupVersion() != req.res.GroupVersion {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)",
+				declared.GroupVersion(), req.res.GroupVersion))
+		}
+	}
 	dec := s.codecs.DecoderToVersion(ser, req.res.GroupVersion)
 	obj, actual, err := dec.Decode(body, &gvk, into)
 	if err != nil {

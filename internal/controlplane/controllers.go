@@ -67,8 +67,12 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 // run starts the informers, calls synced once their caches are filled, and
 // runs every controller until ctx is done.
 func (c *controllers) run(ctx context.Context, synced func()) error {
+	ctx, cancel := context.WithCancel(ctx)
 	c.informers.Start(ctx.Done())
-	defer c.informers.Shutdown()
+	defer func() {
+		cancel() // informers stop on ctx; Shutdown waits for them
+		c.informers.Shutdown()
+	}()
 	for typ, ok := range c.informers.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("waiting for %v informer to sync: %w", typ, ctx.Err())

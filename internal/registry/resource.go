@@ -39,6 +39,9 @@ type Resource struct {
 	// ReturnDeletedObject makes DELETE answer with the deleted object
 	// instead of a Status, as upstream does for pods.
 	ReturnDeletedObject bool
+	// NoDeleteCollection refuses DELETE on the collection, as upstream
+	// does for namespaces.
+	NoDeleteCollection bool
 }
 
 // GroupVersionResource returns the resource's group, version and name.
@@ -85,6 +88,13 @@ type GracefulDeleter interface {
 // may change obj (for example to set its phase).
 type DeletionMarker interface {
 	MarkForDeletion(obj runtime.Object) bool
+}
+
+// DeleteChecker is implemented by strategies of kinds some of whose objects
+// may not be deleted (the system namespaces): CheckDelete returns the API
+// error refusing the delete, or nil.
+type DeleteChecker interface {
+	CheckDelete(obj runtime.Object) error
 }
 
 // CreateOnUpdater is implemented by strategies whose PUT may create a

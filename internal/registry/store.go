@@ -377,6 +377,11 @@ func (s *Store) markForDeletion(obj runtime.Object, opts *metav1.DeleteOptions) 
 }
 
 func (s *Store) checkPreconditions(obj runtime.Object, p *metav1.Preconditions) error {
+	if c, ok := s.res.Strategy.(DeleteChecker); ok {
+		if err := c.CheckDelete(obj); err != nil {
+			return err
+		}
+	}
 	if p == nil {
 		return nil
 	}

@@ -29,15 +29,16 @@ const (
 
 func namespaceResource() *registry.Resource {
 	return &registry.Resource{
-		GroupVersion:   groupVersion,
-		Name:           "namespaces",
-		Kind:           "Namespace",
-		SingularName:   "namespace",
-		ShortNames:     []string{"ns"},
-		NewFunc:        func() runtime.Object { return &corev1.Namespace{} },
-		NewListFunc:    func() runtime.Object { return &corev1.NamespaceList{} },
-		NameValidation: apivalidation.NameIsDNSLabel,
-		Strategy:       namespaceStrategy{},
+		GroupVersion:       groupVersion,
+		Name:               "namespaces",
+		Kind:               "Namespace",
+		SingularName:       "namespace",
+		ShortNames:         []string{"ns"},
+		NewFunc:            func() runtime.Object { return &corev1.Namespace{} },
+		NewListFunc:        func() runtime.Object { return &corev1.NamespaceList{} },
+		NameValidation:     apivalidation.NameIsDNSLabel,
+		NoDeleteCollection: true,
+		Strategy:           namespaceStrategy{},
 		Subresources: map[string]registry.Strategy{
 			"status":   &registry.StatusStrategy{Defaults: defaultNamespace},
 			"finalize": namespaceFinalizeStrategy{},
@@ -95,6 +96,23 @@ func (namespaceStrategy) MarkForDeletion(obj runtime.Object) bool {
 	}
 	ns.Status.Phase = corev1.NamespaceTerminating
 	return len(ns.Spec.Finalizers) > 0
+}
+
+// immortalNamespaces may not be deleted, as upstream's NamespaceLifecycle
+// admission plugin rules.
+var immortalNamespaces = map[string]bool{
+	metav1.NamespaceDefault: true,
+	metav1.NamespaceSystem:  true,
+	metav1.NamespacePublic:  true,
+}
+
+// CheckDelete implements registry.DeleteChecker.
+func (namespaceStrategy) CheckDelete(obj runtime.Object) error {
+	ns := obj.(*corev1.Namespace)
+	if immortalNamespaces[ns.Name] {
+		return apierrors.NewForbidden(corev1.Resource("namespaces"), ns.Name, errors.New("this namespace may not be deleted"))
+	}
+	return nil
 }
 
 func validateNamespaceFinalizers(ns *corev1.Namespace) field.ErrorList {

@@ -1,0 +1,11 @@
+# Thin wrappers; each target calls a script in hack/ or a go command.
+.PHONY: build test bench
+
+build:
+	go build -trimpath -ldflags='-s -w' -o bin/batchd ./cmd/batchd
+
+test:
+	hack/test.sh
+
+bench:
+	go run ./bench api
