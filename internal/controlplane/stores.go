@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
@@ -13,6 +15,7 @@ import (
 	"github.com/batchd/batchd/internal/registry/batch"
 	"github.com/batchd/batchd/internal/registry/coordination"
 	"github.com/batchd/batchd/internal/registry/core"
+	"github.com/batchd/batchd/internal/registry/events"
 	"github.com/batchd/batchd/internal/storage"
 )
 
@@ -39,12 +42,16 @@ func buildStores(client *clientv3.Client, log *slog.Logger) (*builtStores, error
 	resources = append(resources, core.Resources()...)
 	resources = append(resources, batch.Resources()...)
 	resources = append(resources, coordination.Resources()...)
+	resources = append(resources, events.Resource())
 
 	out := &builtStores{scheme: scheme}
 	var namespaces *registry.Store
 	lifecycle := &core.NamespaceLifecycle{}
 	for _, res := range resources {
 		codec := codecs.CodecForVersions(proto, proto, res.GroupVersion, res.GroupVersion)
+		if res.GroupVersion == eventsv1.SchemeGroupVersion {
+			codec = events.StorageCodec(codecs.CodecForVersions(proto, proto, corev1.SchemeGroupVersion, corev1.SchemeGroupVersion))
+		}
 		st, err := storage.New(storage.Config{
 			Client:  client,
 			Codec:   codec,

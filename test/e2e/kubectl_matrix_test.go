@@ -133,22 +133,25 @@ func testVersion(t *testing.T, k *kubectl) {
 
 func testAPIResources(t *testing.T, k *kubectl) {
 	type resource struct{ ShortNames, APIVersion, Namespaced, Kind string }
+	// Keyed by name and API version: events are served in two groups.
 	want := map[string]resource{
-		"configmaps":      {"cm", "v1", "true", "ConfigMap"},
-		"events":          {"ev", "v1", "true", "Event"},
-		"namespaces":      {"ns", "v1", "false", "Namespace"},
-		"nodes":           {"no", "v1", "false", "Node"},
-		"pods":            {"po", "v1", "true", "Pod"},
-		"secrets":         {"", "v1", "true", "Secret"},
-		"serviceaccounts": {"sa", "v1", "true", "ServiceAccount"},
-		"cronjobs":        {"cj", "batch/v1", "true", "CronJob"},
-		"jobs":            {"", "batch/v1", "true", "Job"},
-		"leases":          {"", "coordination.k8s.io/v1", "true", "Lease"},
+		"configmaps v1":                 {"cm", "v1", "true", "ConfigMap"},
+		"events v1":                     {"ev", "v1", "true", "Event"},
+		"events events.k8s.io/v1":       {"ev", "events.k8s.io/v1", "true", "Event"},
+		"namespaces v1":                 {"ns", "v1", "false", "Namespace"},
+		"nodes v1":                      {"no", "v1", "false", "Node"},
+		"pods v1":                       {"po", "v1", "true", "Pod"},
+		"secrets v1":                    {"", "v1", "true", "Secret"},
+		"serviceaccounts v1":            {"sa", "v1", "true", "ServiceAccount"},
+		"cronjobs batch/v1":             {"cj", "batch/v1", "true", "CronJob"},
+		"jobs batch/v1":                 {"", "batch/v1", "true", "Job"},
+		"leases coordination.k8s.io/v1": {"", "coordination.k8s.io/v1", "true", "Lease"},
 	}
 	got := make(map[string]resource)
 	for _, row := range parseTable(t, k.mustRun(t, "api-resources")) {
-		if _, ok := want[row["NAME"]]; ok {
-			got[row["NAME"]] = resource{row["SHORTNAMES"], row["APIVERSION"], row["NAMESPACED"], row["KIND"]}
+		key := row["NAME"] + " " + row["APIVERSION"]
+		if _, ok := want[key]; ok {
+			got[key] = resource{row["SHORTNAMES"], row["APIVERSION"], row["NAMESPACED"], row["KIND"]}
 		}
 	}
 	if diff := gocmp.Diff(want, got); diff != "" {
@@ -159,7 +162,7 @@ func testAPIResources(t *testing.T, k *kubectl) {
 	// "all" category (kubectl get all).
 	wide := make(map[string]map[string]string)
 	for _, row := range parseTable(t, k.mustRun(t, "api-resources", "-o", "wide")) {
-		wide[row["NAME"]] = row
+		wide[row["NAME"]+" "+row["APIVERSION"]] = row
 	}
 	for name := range want {
 		verbs := strings.Split(wide[name]["VERBS"], ",")
@@ -169,7 +172,7 @@ func testAPIResources(t *testing.T, k *kubectl) {
 			}
 		}
 	}
-	for _, name := range []string{"jobs", "cronjobs", "pods"} {
+	for _, name := range []string{"jobs batch/v1", "cronjobs batch/v1", "pods v1"} {
 		if cats := strings.Split(wide[name]["CATEGORIES"], ","); !slices.Contains(cats, "all") {
 			t.Errorf("api-resources -o wide: %s categories %v lack \"all\"", name, cats)
 		}

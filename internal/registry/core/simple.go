@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -166,7 +167,7 @@ func eventResource() *registry.Resource {
 			Check: func(obj runtime.Object) field.ErrorList { return validateEvent(obj.(*corev1.Event)) },
 		},
 		Fields:      EventFields,
-		FieldLabels: eventFieldLabels,
+		FieldLabels: EventFieldLabels(),
 	}
 }
 
@@ -175,6 +176,9 @@ var eventFieldLabels = []string{
 	"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
 	"reason", "reportingComponent", "source", "type",
 }
+
+// EventFieldLabels lists the selectable fields of Events.
+func EventFieldLabels() []string { return slices.Clone(eventFieldLabels) }
 
 // EventFields returns the selectable fields of a core/v1 Event.
 func EventFields(obj runtime.Object) fields.Set {
