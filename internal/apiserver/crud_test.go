@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -390,5 +391,90 @@ func TestSystemNamespacesCannotBeDeleted(t *testing.T) {
 	}
 	if _, err := nss.Get(t.Context(), "kube-node-lease", metav1.GetOptions{}); err != nil {
 		t.Errorf("kube-node-lease after the refused delete-collection: %v", err)
+	}
+}
+
+func TestPodGracefulDeletion(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := t.Context()
+	pods := c.Client().CoreV1().Pods("default")
+	newPod := func(name, node string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{NodeName: node,
+			TerminationGracePeriodSeconds: ptr.To[int64](20), Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
+	}
+	created, err := pods.Create(ctx, newPod("bound", "node-1"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Status.Phase != corev1.PodPending || created.Spec.ServiceAccountName != "default" {
+		t.Errorf("new pod phase %q serviceAccountName %q, want Pending and default", created.Status.Phase, created.Spec.ServiceAccountName)
+	}
+	if err := pods.Delete(ctx, "bound", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	marked, err := pods.Get(ctx, "bound", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("a pod on a node is gone at once: %v", err)
+	}
+	if g := marked.DeletionGracePeriodSeconds; g == nil || *g != 20 || marked.DeletionTimestamp == nil ||
+		marked.DeletionTimestamp.Time.Before(time.Now().Add(15*time.Second)) {
+		t.Errorf("deletionTimestamp %v grace %v, want about now+20s and 20", marked.DeletionTimestamp, marked.DeletionGracePeriodSeconds)
+	}
+	// The node agent confirms with a zero grace period.
+	if err := pods.Delete(ctx, "bound", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Get(ctx, "bound", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after the zero-grace delete: %v, want NotFound", err)
+	}
+
+	if _, err := pods.Create(ctx, newPod("unbound", ""), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(ctx, "unbound", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Get(ctx, "unbound", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("an unscheduled pod lingers after delete: %v", err)
+	}
+}
+
+func TestDeletePropagationFinalizers(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := t.Context()
+	cms := c.Client().CoreV1().ConfigMaps("default")
+	tests := []struct {
+		policy metav1.DeletionPropagation
+		want   []string
+	}{
+		{metav1.DeletePropagationOrphan, []string{"example.com/hold", metav1.FinalizerOrphanDependents}},
+		{metav1.DeletePropagationForeground, []string{"example.com/hold", metav1.FinalizerDeleteDependents}},
+		{metav1.DeletePropagationBackground, []string{"example.com/hold"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			name := strings.ToLower(string(tt.policy))
+			cm := configMap(name, nil)
+			cm.Finalizers = []string{"example.com/hold"} // keeps the object for inspection
+			if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := cms.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &tt.policy}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := cms.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.Finalizers); diff != "" || got.DeletionTimestamp == nil {
+				t.Errorf("finalizers after delete (-want +got):\n%s (deletionTimestamp %v)", diff, got.DeletionTimestamp)
+			}
+		})
+	}
+	orphan := true
+	policy := metav1.DeletePropagationOrphan
+	err := cms.Delete(ctx, "orphan", metav1.DeleteOptions{PropagationPolicy: &policy, OrphanDependents: &orphan}) //nolint:staticcheck // testing the deprecated field's check
+	if !apierrors.IsInvalid(err) {
+		t.Errorf("both orphanDependents and propagationPolicy: %v, want 422", err)
 	}
 }

@@ -294,6 +294,10 @@ func (s *Server) deleteOptions(req *request) (*metav1.DeleteOptions, error) {
 	if _, err := dryRun(opts.DryRun, "DeleteOptions"); err != nil {
 		return nil, err
 	}
+	if opts.PropagationPolicy != nil && opts.OrphanDependents != nil { //nolint:staticcheck // still honoured upstream
+		return nil, invalidOptions("DeleteOptions", field.Invalid(field.NewPath("propagationPolicy"), *opts.PropagationPolicy,
+			"orphanDependents and deletionPropagation cannot be both set"))
+	}
 	if p := opts.PropagationPolicy; p != nil {
 		switch *p {
 		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:

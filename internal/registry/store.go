@@ -337,6 +337,7 @@ var errMustMark = errors.New("object must be marked, not deleted")
 func (s *Store) markForDeletion(obj runtime.Object, opts *metav1.DeleteOptions) bool {
 	accessor, _ := meta.Accessor(obj)
 	now := metav1.NewTime(s.clock.Now().Truncate(1e9))
+	accessor.SetFinalizers(propagationFinalizers(accessor.GetFinalizers(), opts))
 	if g, ok := s.res.Strategy.(GracefulDeleter); ok {
 		grace := g.GracePeriod(obj, opts.GracePeriodSeconds)
 		if grace > 0 {
@@ -374,6 +375,40 @@ func (s *Store) markForDeletion(obj runtime.Object, opts *metav1.DeleteOptions) 
 		accessor.SetDeletionGracePeriodSeconds(&zero)
 	}
 	return true
+}
+
+// propagationFinalizers adds or removes the garbage collector's finalizers
+// for the delete's propagation policy, as upstream's store does: Orphan
+// sets "orphan", Foreground sets "foregroundDeletion", an explicit
+// Background clears both, and no policy keeps what is there.
+func propagationFinalizers(finalizers []string, opts *metav1.DeleteOptions) []string {
+	var policy metav1.DeletionPropagation
+	switch {
+	case opts.PropagationPolicy != nil:
+		policy = *opts.PropagationPolicy
+	case opts.OrphanDependents != nil && *opts.OrphanDependents: //nolint:staticcheck // still honoured upstream
+		policy = metav1.DeletePropagationOrphan
+	case opts.OrphanDependents != nil: //nolint:staticcheck // still honoured upstream
+		policy = metav1.DeletePropagationBackground
+	default:
+		return finalizers
+	}
+	out := make([]string, 0, len(finalizers)+1)
+	for _, f := range finalizers {
+		if f != metav1.FinalizerOrphanDependents && f != metav1.FinalizerDeleteDependents {
+			out = append(out, f)
+		}
+	}
+	switch policy {
+	case metav1.DeletePropagationOrphan:
+		out = append(out, metav1.FinalizerOrphanDependents)
+	case metav1.DeletePropagationForeground:
+		out = append(out, metav1.FinalizerDeleteDependents)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func (s *Store) checkPreconditions(obj runtime.Object, p *metav1.Preconditions) error {
