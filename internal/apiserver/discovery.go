@@ -10,6 +10,7 @@ import (
 	"github.com/munnerz/goautoneg"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	apidiscoveryv2beta1 "k8s.io/api/apidiscovery/v2beta1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -25,24 +26,71 @@ var (
 	finalizeVerbs           = metav1.Verbs{"update"}
 )
 
+// served describes one resource for discovery.
+type served struct {
+	gv           schema.GroupVersion
+	name         string
+	singular     string
+	kind         string
+	namespaced   bool
+	verbs        metav1.Verbs
+	shortNames   []string
+	categories   []string
+	subresources []servedSubresource
+}
+
+type servedSubresource struct {
+	name  string
+	kind  schema.GroupVersionKind // the kind the subresource takes and returns
+	verbs metav1.Verbs
+}
+
 // apiGroup is one served group with its (single) version's resources.
 type apiGroup struct {
 	gv        schema.GroupVersion
-	resources []*registry.Resource
+	resources []served
 }
 
-// groupsOf groups the stores' resources by group version: core first, then
-// the named groups alphabetically.
-func groupsOf(stores []*registry.Store) []apiGroup {
-	byGV := map[schema.GroupVersion]*apiGroup{}
-	var order []schema.GroupVersion
+// servedResources lists what discovery advertises: every store's resource
+// with its subresources, the pods/eviction subresource and the review
+// resources.
+func servedResources(stores []*registry.Store) []served {
+	var out []served
 	for _, st := range stores {
 		res := st.Resource()
-		g, ok := byGV[res.GroupVersion]
+		verbs := resourceVerbs
+		if res.NoDeleteCollection {
+			verbs = noCollectionDeleteVerbs
+		}
+		sv := served{gv: res.GroupVersion, name: res.Name, singular: res.SingularName, kind: res.Kind, namespaced: res.Namespaced,
+			verbs: verbs, shortNames: res.ShortNames, categories: res.Categories}
+		for name := range res.Subresources {
+			sv.subresources = append(sv.subresources, servedSubresource{name: name, kind: res.GroupVersionKind(), verbs: subresourceVerbsFor(name)})
+		}
+		if res.GroupResource() == podsResource {
+			sv.subresources = append(sv.subresources, servedSubresource{name: "eviction",
+				kind: policyv1.SchemeGroupVersion.WithKind("Eviction"), verbs: metav1.Verbs{"create"}})
+		}
+		sort.Slice(sv.subresources, func(i, j int) bool { return sv.subresources[i].name < sv.subresources[j].name })
+		out = append(out, sv)
+	}
+	for gvr, rv := range reviews {
+		out = append(out, served{gv: gvr.GroupVersion(), name: gvr.Resource, kind: rv.kind, verbs: metav1.Verbs{"create"}})
+	}
+	return out
+}
+
+// groupsOf groups resources by group version: core first, then the named
+// groups alphabetically, resources by name.
+func groupsOf(resources []served) []apiGroup {
+	byGV := map[schema.GroupVersion]*apiGroup{}
+	var order []schema.GroupVersion
+	for _, res := range resources {
+		g, ok := byGV[res.gv]
 		if !ok {
-			g = &apiGroup{gv: res.GroupVersion}
-			byGV[res.GroupVersion] = g
-			order = append(order, res.GroupVersion)
+			g = &apiGroup{gv: res.gv}
+			byGV[res.gv] = g
+			order = append(order, res.gv)
 		}
 		g.resources = append(g.resources, res)
 	}
@@ -50,7 +98,7 @@ func groupsOf(stores []*registry.Store) []apiGroup {
 	out := make([]apiGroup, 0, len(order))
 	for _, gv := range order {
 		g := byGV[gv]
-		sort.Slice(g.resources, func(i, j int) bool { return g.resources[i].Name < g.resources[j].Name })
+		sort.Slice(g.resources, func(i, j int) bool { return g.resources[i].name < g.resources[j].name })
 		out = append(out, *g)
 	}
 	return out
@@ -84,41 +132,33 @@ func buildDiscovery(groups []apiGroup) (discoveryDocs, error) {
 		list := &metav1.APIResourceList{GroupVersion: g.gv.String()}
 		version := apidiscoveryv2.APIVersionDiscovery{Version: g.gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
 		for _, res := range g.resources {
-			verbs := resourceVerbs
-			if res.NoDeleteCollection {
-				verbs = noCollectionDeleteVerbs
-			}
 			list.APIResources = append(list.APIResources, metav1.APIResource{
-				Name: res.Name, SingularName: res.SingularName, Namespaced: res.Namespaced, Kind: res.Kind,
-				Verbs: verbs, ShortNames: res.ShortNames, Categories: res.Categories,
+				Name: res.name, SingularName: res.singular, Namespaced: res.namespaced, Kind: res.kind,
+				Verbs: res.verbs, ShortNames: res.shortNames, Categories: res.categories,
 			})
 			scope := apidiscoveryv2.ScopeCluster
-			if res.Namespaced {
+			if res.namespaced {
 				scope = apidiscoveryv2.ScopeNamespace
 			}
-			gvk := res.GroupVersionKind()
 			rd := apidiscoveryv2.APIResourceDiscovery{
-				Resource:         res.Name,
-				ResponseKind:     &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
+				Resource:         res.name,
+				ResponseKind:     &metav1.GroupVersionKind{Group: res.gv.Group, Version: res.gv.Version, Kind: res.kind},
 				Scope:            scope,
-				SingularResource: res.SingularName,
-				Verbs:            verbs,
-				ShortNames:       res.ShortNames,
-				Categories:       res.Categories,
+				SingularResource: res.singular,
+				Verbs:            res.verbs,
+				ShortNames:       res.shortNames,
+				Categories:       res.categories,
 			}
-			subs := make([]string, 0, len(res.Subresources))
-			for name := range res.Subresources {
-				subs = append(subs, name)
-			}
-			sort.Strings(subs)
-			for _, sub := range subs {
-				list.APIResources = append(list.APIResources, metav1.APIResource{
-					Name: res.Name + "/" + sub, Namespaced: res.Namespaced, Kind: res.Kind, Verbs: subresourceVerbsFor(sub),
-				})
+			for _, sub := range res.subresources {
+				apiRes := metav1.APIResource{Name: res.name + "/" + sub.name, Namespaced: res.namespaced, Kind: sub.kind.Kind, Verbs: sub.verbs}
+				if sub.kind.GroupVersion() != res.gv {
+					apiRes.Group, apiRes.Version = sub.kind.Group, sub.kind.Version
+				}
+				list.APIResources = append(list.APIResources, apiRes)
 				rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
-					Subresource:  sub,
-					ResponseKind: rd.ResponseKind,
-					Verbs:        subresourceVerbsFor(sub),
+					Subresource:  sub.name,
+					ResponseKind: &metav1.GroupVersionKind{Group: sub.kind.Group, Version: sub.kind.Version, Kind: sub.kind.Kind},
+					Verbs:        sub.verbs,
 				})
 			}
 			version.Resources = append(version.Resources, rd)

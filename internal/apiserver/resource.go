@@ -16,6 +16,7 @@ import (
 	jsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/batchd/batchd/internal/authn"
 	"github.com/batchd/batchd/internal/registry"
 )
 
@@ -33,10 +34,14 @@ type request struct {
 	out   output
 }
 
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, user authn.User) {
 	info, segs := parsePath(path)
 	if info == nil {
 		s.serveDiscoveryGroup(w, r, segs)
+		return
+	}
+	if review, ok := reviews[info.gv.WithResource(info.resource)]; ok {
+		s.serveReview(w, r, info, review, user)
 		return
 	}
 	store := s.stores[info.gv.WithResource(info.resource)]
@@ -48,7 +53,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 	switch {
 	case info.namespace != "" && !res.Namespaced,
 		res.Namespaced && info.namespace == "" && !info.collection,
-		info.subresource != "" && res.Subresources[info.subresource] == nil:
+		info.subresource != "" && res.Subresources[info.subresource] == nil && !(info.subresource == "eviction" && res.GroupResource() == podsResource):
 		s.writeError(w, r, errPathNotFound())
 		return
 	}
@@ -69,6 +74,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		s.serveCreate(req)
 	case info.collection && r.Method == http.MethodDelete && (info.namespace != "" || !res.Namespaced) && !res.NoDeleteCollection:
 		s.serveDeleteCollection(req)
+	case !info.collection && r.Method == http.MethodPost && info.subresource == "eviction" && res.GroupResource() == podsResource:
+		s.serveEviction(req)
 	case !info.collection && r.Method == http.MethodGet:
 		s.serveGet(req)
 	case !info.collection && r.Method == http.MethodPut:

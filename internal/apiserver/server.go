@@ -106,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.stores[gvr] = st
 	}
-	s.groups = groupsOf(cfg.Stores)
+	s.groups = groupsOf(servedResources(cfg.Stores))
 	var err error
 	if s.discovery, err = buildDiscovery(s.groups); err != nil {
 		return nil, err
@@ -135,11 +135,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if path == "" {
 		path = "/"
 	}
-	if !publicPaths[path] {
-		if _, ok := s.authn.Authenticate(r); !ok {
-			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
-			return
-		}
+	user, authenticated := s.authn.Authenticate(r)
+	if !authenticated && !publicPaths[path] {
+		s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
+		return
 	}
 	switch {
 	case path == "/version":
@@ -151,7 +150,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/api" || path == "/apis":
 		s.serveDiscoveryRoot(w, r, path)
 	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/apis/"):
-		s.serveAPI(w, r, path)
+		s.serveAPI(w, r, path, user)
 	default:
 		s.writeError(w, r, errPathNotFound())
 	}
