@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/batchd/batchd/internal/clustertest"
@@ -64,5 +65,29 @@ func TestEventsBothAPIs(t *testing.T) {
 	bad.Name, bad.ReportingController = "j.3", ""
 	if _, err := c.Client().EventsV1().Events("default").Create(ctx, bad, metav1.CreateOptions{}); err == nil {
 		t.Error("events.k8s.io event without reportingController was accepted")
+	}
+}
+
+func TestEventsExpire(t *testing.T) {
+	c := clustertest.Start(t, clustertest.WithEventTTL(2*time.Second))
+	ctx := t.Context()
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "short.1"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "p"},
+		Reason:         "Testing", Message: "expires", Type: corev1.EventTypeNormal,
+	}
+	if _, err := c.Client().CoreV1().Events("default").Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := c.Client().CoreV1().ConfigMaps("default").Create(ctx, configMap("stays", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the event to expire", func() bool {
+		_, err := c.Client().CoreV1().Events("default").Get(ctx, "short.1", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if _, err := c.Client().CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("a configmap expired with the events: %v", err)
 	}
 }

@@ -36,6 +36,11 @@ func WithMinWatchTimeout(d time.Duration) Option {
 	return func(c *controlplane.Config) { c.MinWatchTimeout = d }
 }
 
+// WithEventTTL makes events expire after d.
+func WithEventTTL(d time.Duration) Option {
+	return func(c *controlplane.Config) { c.EventTTL = d }
+}
+
 // Start runs a control plane for the rest of the test; t.Cleanup stops it.
 func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()

@@ -49,12 +49,18 @@ type Config struct {
 	// after a namespace's deletion before emptying it (0: upstream's 5 s;
 	// negative: no wait, for tests).
 	NamespaceDeletionDelay time.Duration
-	Log                    *slog.Logger
+	// EventTTL is how long an event is kept after its last update
+	// (0: DefaultEventTTL, upstream's one hour).
+	EventTTL time.Duration
+	Log      *slog.Logger
 }
 
 // DefaultListen is where a server listens unless told otherwise: loopback
 // only, so a laptop's API is not on the network by accident.
 const DefaultListen = "127.0.0.1:6443"
+
+// DefaultEventTTL is upstream's --event-ttl default.
+const DefaultEventTTL = time.Hour
 
 // shutdownGrace is how long a stopping server lets requests finish.
 const shutdownGrace = 5 * time.Second
@@ -81,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.EventTTL == 0 {
+		cfg.EventTTL = DefaultEventTTL
 	}
 	return &Server{cfg: cfg, log: cfg.Log, ready: make(chan struct{})}, nil
 }
@@ -156,7 +165,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		loopbackToken: {Name: authn.LoopbackName, Groups: []string{authn.GroupMasters, authn.GroupAuthed}},
 	})
 
-	stores, err := buildStores(cluster.Client(), s.log)
+	stores, err := buildStores(cluster.Client(), s.cfg.EventTTL, s.log)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +31,7 @@ type builtStores struct {
 
 // buildStores builds a registry store per served resource, all sharing one
 // etcd client and encoding objects as protobuf.
-func buildStores(client *clientv3.Client, log *slog.Logger) (*builtStores, error) {
+func buildStores(client *clientv3.Client, eventTTL time.Duration, log *slog.Logger) (*builtStores, error) {
 	scheme, err := registry.NewScheme()
 	if err != nil {
 		return nil, err
@@ -52,11 +53,16 @@ func buildStores(client *clientv3.Client, log *slog.Logger) (*builtStores, error
 		if res.GroupVersion == eventsv1.SchemeGroupVersion {
 			codec = events.StorageCodec(codecs.CodecForVersions(proto, proto, corev1.SchemeGroupVersion, corev1.SchemeGroupVersion))
 		}
+		var ttl time.Duration
+		if res.Name == "events" {
+			ttl = eventTTL
+		}
 		st, err := storage.New(storage.Config{
 			Client:  client,
 			Codec:   codec,
 			Prefix:  storageRoot + storagePrefix(res) + "/",
 			NewFunc: res.NewFunc,
+			TTL:     ttl,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("storage for %s: %w", res.GroupResource(), err)

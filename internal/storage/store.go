@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -19,6 +20,7 @@ import (
 type Client interface {
 	clientv3.KV
 	clientv3.Watcher
+	clientv3.Lease
 }
 
 // Config describes the objects of one resource.
@@ -31,6 +33,9 @@ type Config struct {
 	Prefix string
 	// NewFunc returns an empty object of the resource's Go type.
 	NewFunc func() runtime.Object
+	// TTL, if set, makes every object expire this long after its last
+	// write (upstream's event TTL), through etcd leases.
+	TTL time.Duration
 }
 
 // Store reads and writes the objects of one resource. Its methods are safe
@@ -40,6 +45,7 @@ type Store struct {
 	codec   runtime.Codec
 	prefix  string
 	newFunc func() runtime.Object
+	leases  *leases // nil: objects do not expire
 }
 
 // New returns a Store for cfg.
@@ -54,7 +60,23 @@ func New(cfg Config) (*Store, error) {
 	case !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/"):
 		return nil, fmt.Errorf("storage: prefix %q must start and end with /", cfg.Prefix)
 	}
-	return &Store{client: cfg.Client, codec: cfg.Codec, prefix: cfg.Prefix, newFunc: cfg.NewFunc}, nil
+	s := &Store{client: cfg.Client, codec: cfg.Codec, prefix: cfg.Prefix, newFunc: cfg.NewFunc}
+	if cfg.TTL > 0 {
+		s.leases = newLeases(cfg.Client, cfg.TTL)
+	}
+	return s, nil
+}
+
+// putOptions are the options of every write: a lease when objects expire.
+func (s *Store) putOptions(ctx context.Context) ([]clientv3.OpOption, error) {
+	if s.leases == nil {
+		return nil, nil
+	}
+	id, err := s.leases.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []clientv3.OpOption{clientv3.WithLease(id)}, nil
 }
 
 // Key returns the relative key of an object: "namespace/name", or "name"
@@ -85,9 +107,13 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, dryR
 	if err != nil {
 		return err
 	}
+	putOpts, err := s.putOptions(ctx)
+	if err != nil {
+		return err
+	}
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(full), "=", 0)).
-		Then(clientv3.OpPut(full, string(data))).
+		Then(clientv3.OpPut(full, string(data), putOpts...)).
 		Commit()
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", full, err)
@@ -172,8 +198,12 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, d
 		if current == nil {
 			cmp = clientv3.Compare(clientv3.CreateRevision(full), "=", 0)
 		}
+		putOpts, err := s.putOptions(ctx)
+		if err != nil {
+			return nil, false, err
+		}
 		txn, err := s.client.Txn(ctx).If(cmp).
-			Then(clientv3.OpPut(full, string(data))).
+			Then(clientv3.OpPut(full, string(data), putOpts...)).
 			Else(clientv3.OpGet(full)).
 			Commit()
 		if err != nil {
