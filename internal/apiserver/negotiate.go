@@ -9,6 +9,7 @@ import (
 	"github.com/munnerz/goautoneg"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Media types batchd speaks.
@@ -25,12 +26,15 @@ const (
 	outputObject outputKind = iota
 	outputPartialMetadata
 	outputPartialMetadataList
+	outputTable
 )
 
 // output is the negotiated response encoding.
 type output struct {
 	info runtime.SerializerInfo
 	kind outputKind
+	// gv is the meta.k8s.io version asked for by as= conversions.
+	gv schema.GroupVersion
 }
 
 // negotiateOutput picks the response serializer from the Accept header.
@@ -52,20 +56,27 @@ func (s *Server) negotiateOutput(r *http.Request) (output, error) {
 			continue
 		}
 		kind := outputObject
-		switch as := clause.Params["as"]; as {
+		as := clause.Params["as"]
+		metaGV := schema.GroupVersion{Group: metav1.GroupName, Version: clause.Params["v"]}
+		if as != "" && (clause.Params["g"] != metav1.GroupName || (metaGV.Version != "v1" && metaGV.Version != "v1beta1")) {
+			continue
+		}
+		switch as {
 		case "":
 		case "PartialObjectMetadata", "PartialObjectMetadataList":
-			if clause.Params["g"] != "meta.k8s.io" || (clause.Params["v"] != "v1" && clause.Params["v"] != "v1beta1") {
-				continue
-			}
 			kind = outputPartialMetadata
 			if as == "PartialObjectMetadataList" {
 				kind = outputPartialMetadataList
 			}
+		case "Table":
+			if media == mediaProtobuf {
+				continue // rows would need raw bytes; kubectl asks for JSON
+			}
+			kind = outputTable
 		default:
 			continue
 		}
-		return output{info: info, kind: kind}, nil
+		return output{info: info, kind: kind, gv: metaGV}, nil
 	}
 	return output{}, statusError(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable,
 		fmt.Sprintf("only the following media types are accepted: %s", strings.Join(s.mediaTypes(), ", ")))

@@ -141,6 +141,20 @@ func rawRequest(t *testing.T, c *clustertest.Cluster, method, path, contentType,
 	return resp, string(b)
 }
 
+// doAdmin sends req with the admin credentials.
+func doAdmin(t *testing.T, c *clustertest.Cluster, req *http.Request) *http.Response {
+	t.Helper()
+	transport, err := rest.TransportFor(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func TestFieldValidation(t *testing.T) {
 	c := clustertest.Start(t)
 	body := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s"},"data":{"a":"b"},"bogusField":1}`

@@ -91,7 +91,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, u
 }
 
 func (s *Server) respond(req *request, code int, obj runtime.Object) {
-	s.writeObject(req.w, code, req.out, req.res.GroupVersion, obj)
+	s.writeConverted(req.w, code, req.out, req.res.GroupVersion, obj, tableOptions(req.out, req.query, false))
 }
 
 func (s *Server) fail(req *request, err error) { s.writeError(req.w, req.r, err) }

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/batchd/batchd/internal/table"
 )
 
 // statusError builds an API error with a fixed message.
@@ -47,17 +50,33 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeObject(w, code, out, metav1.SchemeGroupVersion, &st)
 }
 
+// tableOptions reads the includeObject parameter of a Table request.
+func tableOptions(out output, q url.Values, noHeaders bool) table.Options {
+	return table.Options{
+		NoHeaders:     noHeaders,
+		IncludeObject: metav1.IncludeObjectPolicy(q.Get("includeObject")),
+		GroupVersion:  out.gv,
+	}
+}
+
 // writeObject encodes obj for gv in the negotiated encoding.
 func (s *Server) writeObject(w http.ResponseWriter, code int, out output, gv schema.GroupVersion, obj runtime.Object) {
-	obj, err := s.convertOutput(obj, out.kind)
+	s.writeConverted(w, code, out, gv, obj, table.Options{GroupVersion: out.gv})
+}
+
+// writeConverted is writeObject with the options of a Table conversion.
+func (s *Server) writeConverted(w http.ResponseWriter, code int, out output, gv schema.GroupVersion, obj runtime.Object, topts table.Options) {
+	obj, err := s.convertOutput(obj, out.kind, topts)
 	if err != nil {
 		s.log.Error("Converting response", "err", err)
 		code, obj = http.StatusInternalServerError, &apierrors.NewInternalError(err).ErrStatus
 	}
-	if _, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		gv = metav1.SchemeGroupVersion
-	} else if _, ok := obj.(*metav1.PartialObjectMetadataList); ok {
-		gv = metav1.SchemeGroupVersion
+	switch obj.(type) {
+	case *metav1.PartialObjectMetadata, *metav1.PartialObjectMetadataList, *metav1.Table:
+		gv = out.gv
+		if gv.Empty() {
+			gv = metav1.SchemeGroupVersion
+		}
 	}
 	enc := s.codecs.EncoderForVersion(out.info.Serializer, gv)
 	w.Header().Set("Content-Type", out.info.MediaType)
@@ -79,12 +98,15 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 // convertOutput turns obj into the PartialObjectMetadata forms when the
 // client asked for them (client-go metadata informers, the garbage
 // collector).
-func (s *Server) convertOutput(obj runtime.Object, kind outputKind) (runtime.Object, error) {
+func (s *Server) convertOutput(obj runtime.Object, kind outputKind, topts table.Options) (runtime.Object, error) {
 	if kind == outputObject {
 		return obj, nil
 	}
 	if _, isStatus := obj.(*metav1.Status); isStatus {
 		return obj, nil
+	}
+	if kind == outputTable {
+		return table.Convert(obj, topts)
 	}
 	if meta.IsListType(obj) {
 		items, err := meta.ExtractList(obj)

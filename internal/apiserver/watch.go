@@ -10,6 +10,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -76,8 +77,9 @@ func (s *Server) serveWatch(req *request) {
 	eventEncoder := info.StreamSerializer.Serializer
 	objectGV := req.res.GroupVersion
 	if req.out.kind != outputObject {
-		objectGV = metav1.SchemeGroupVersion
+		objectGV = req.out.gv
 	}
+	first := true
 	objectEncoder := s.codecs.EncoderForVersion(info.Serializer, objectGV)
 	var buf bytes.Buffer
 	for {
@@ -92,10 +94,19 @@ func (s *Server) serveWatch(req *request) {
 			}
 			obj := ev.Object
 			if ev.Type != watch.Error && req.out.kind != outputObject {
-				if obj, err = s.convertOutput(obj, outputPartialMetadata); err != nil {
+				kind := req.out.kind
+				if kind == outputPartialMetadataList {
+					kind = outputPartialMetadata
+				}
+				// Table watch events carry column definitions in the first
+				// event only, as upstream's do.
+				if ev.Type == watch.Bookmark && kind == outputTable {
+					obj = bookmarkTable(obj)
+				} else if obj, err = s.convertOutput(obj, kind, tableOptions(req.out, req.query, !first)); err != nil {
 					s.log.Error("Converting watch event", "err", err)
 					return
 				}
+				first = false
 			}
 			buf.Reset()
 			enc := objectEncoder
@@ -118,4 +129,18 @@ func (s *Server) serveWatch(req *request) {
 			}
 		}
 	}
+}
+
+// bookmarkTable is the Table form of a bookmark: no rows, just the
+// resourceVersion (and the initial-events-end annotation, if any).
+func bookmarkTable(obj runtime.Object) runtime.Object {
+	t := &metav1.Table{}
+	if accessor, err := meta.Accessor(obj); err == nil {
+		t.ResourceVersion = accessor.GetResourceVersion()
+		if len(accessor.GetAnnotations()) > 0 {
+			t.Rows = []metav1.TableRow{{Object: runtime.RawExtension{Object: &metav1.PartialObjectMetadata{
+				ObjectMeta: metav1.ObjectMeta{ResourceVersion: t.ResourceVersion, Annotations: accessor.GetAnnotations()}}}}}
+		}
+	}
+	return t
 }
