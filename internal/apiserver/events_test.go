@@ -8,8 +8,11 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/batchd/batchd/internal/clustertest"
+	"github.com/batchd/batchd/internal/registry"
 )
 
 // Events written through events.k8s.io/v1 are core/v1 Events too, and the
@@ -90,4 +93,30 @@ func TestEventsExpire(t *testing.T) {
 	if _, err := c.Client().CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{}); err != nil {
 		t.Errorf("a configmap expired with the events: %v", err)
 	}
+}
+
+// client-go's event recorder, which controllers use, creates events and
+// patches their count when they repeat.
+func TestClientGoEventRecorder(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := t.Context()
+	cm, err := c.Client().CoreV1().ConfigMaps("default").Create(ctx, configMap("subject", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	defer broadcaster.Shutdown()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.Client().CoreV1().Events("")})
+	scheme, err := registry.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "test-controller"})
+	for range 3 {
+		recorder.Event(cm, corev1.EventTypeWarning, "Repeated", "the same thing happened")
+	}
+	eventually(t, 15*time.Second, "one event with count 3", func() bool {
+		list, err := c.Client().CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=subject,reason=Repeated"})
+		return err == nil && len(list.Items) == 1 && list.Items[0].Count == 3 && list.Items[0].Source.Component == "test-controller"
+	})
 }
