@@ -369,3 +369,28 @@ func TestWatchListSendsInitialEventsThenBookmark(t *testing.T) {
 		t.Errorf("sendInitialEvents without allowWatchBookmarks: %v, want 422", err)
 	}
 }
+
+func TestWatchBookmarks(t *testing.T) {
+	c := clustertest.Start(t, clustertest.WithBookmarkInterval(200*time.Millisecond))
+	ctx := t.Context()
+	cms := c.Client().CoreV1().ConfigMaps("default")
+	created, err := cms.Create(ctx, configMap("a", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: created.ResourceVersion, AllowWatchBookmarks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ev := nextEvent(t, w)
+	cm, ok := ev.Object.(*corev1.ConfigMap)
+	if ev.Type != watch.Bookmark || !ok {
+		t.Fatalf("idle watch got %s %T, want a BOOKMARK", ev.Type, ev.Object)
+	}
+	got, _ := strconv.Atoi(cm.ResourceVersion)
+	want, _ := strconv.Atoi(created.ResourceVersion)
+	if got < want || cm.Name != "" {
+		t.Errorf("bookmark resourceVersion %d name %q, want at least %d and no name", got, cm.Name, want)
+	}
+}

@@ -36,6 +36,11 @@ func WithMinWatchTimeout(d time.Duration) Option {
 	return func(c *controlplane.Config) { c.MinWatchTimeout = d }
 }
 
+// WithBookmarkInterval makes idle watches get bookmarks every d.
+func WithBookmarkInterval(d time.Duration) Option {
+	return func(c *controlplane.Config) { c.BookmarkInterval = d }
+}
+
 // WithEventTTL makes events expire after d.
 func WithEventTTL(d time.Duration) Option {
 	return func(c *controlplane.Config) { c.EventTTL = d }

@@ -49,6 +49,10 @@ type Config struct {
 	// after a namespace's deletion before emptying it (0: upstream's 5 s;
 	// negative: no wait, for tests).
 	NamespaceDeletionDelay time.Duration
+	// BookmarkInterval is how often idle watches that allow bookmarks get
+	// one (0: etcd.DefaultProgressNotifyInterval, one minute). Only the
+	// embedded etcd honours it; an external cluster uses its own setting.
+	BookmarkInterval time.Duration
 	// EventTTL is how long an event is kept after its last update
 	// (0: DefaultEventTTL, upstream's one hour).
 	EventTTL time.Duration
@@ -142,6 +146,8 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		NoFsync:      s.cfg.NoFsync,
 		FastElection: s.cfg.FastElection,
 		Log:          s.log.With("component", "etcd"),
+
+		ProgressNotifyInterval: s.cfg.BookmarkInterval,
 	})
 	if err != nil {
 		return fmt.Errorf("opening etcd: %w", err)

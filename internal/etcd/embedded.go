@@ -136,6 +136,7 @@ func embedConfig(cfg Config, lg *zap.Logger) (*embed.Config, error) {
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
 	ec.QuotaBackendBytes = cfg.QuotaBackendBytes
 	ec.UnsafeNoFsync = cfg.NoFsync
+	ec.WatchProgressNotifyInterval = cfg.ProgressNotifyInterval
 	return ec, nil
 }
 

@@ -24,6 +24,10 @@ const (
 	// alarm and stops accepting writes. It is etcd's own default, set
 	// explicitly so that it does not change under us.
 	DefaultQuotaBackendBytes = 2 << 30
+
+	// DefaultProgressNotifyInterval matches how often upstream's watch
+	// cache sends bookmarks (about once a minute), not etcd's 10 minutes.
+	DefaultProgressNotifyInterval = time.Minute
 )
 
 // TLS names the files of a client TLS identity for an external cluster.
@@ -78,6 +82,11 @@ type Config struct {
 	// CompactionRetention is how much history periodic auto-compaction
 	// keeps in the embedded member. 0 means DefaultCompactionRetention.
 	CompactionRetention time.Duration
+
+	// ProgressNotifyInterval is how often the embedded member tells idle
+	// watches its current revision; the API turns these into watch
+	// bookmarks. 0 means DefaultProgressNotifyInterval.
+	ProgressNotifyInterval time.Duration
 
 	// QuotaBackendBytes is the embedded member's backend size limit.
 	// 0 means DefaultQuotaBackendBytes.
@@ -169,6 +178,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.QuotaBackendBytes == 0 {
 		cfg.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if cfg.ProgressNotifyInterval == 0 {
+		cfg.ProgressNotifyInterval = DefaultProgressNotifyInterval
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
