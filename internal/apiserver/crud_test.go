@@ -478,3 +478,26 @@ func TestDeletePropagationFinalizers(t *testing.T) {
 		t.Errorf("both orphanDependents and propagationPolicy: %v, want 422", err)
 	}
 }
+
+func TestUIDCannotChange(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := t.Context()
+	cms := c.Client().CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, configMap("u", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cms.Patch(ctx, "u", types.StrategicMergePatchType, []byte(`{"metadata":{"uid":"wrong"}}`), metav1.PatchOptions{})
+	if !apierrors.IsInvalid(err) || !contains(err.Error(), "metadata.uid") {
+		t.Errorf("patching the uid: %v, want 422 on metadata.uid", err)
+	}
+	other := cm.DeepCopy()
+	other.UID = "wrong"
+	if _, err := cms.Update(ctx, other, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Errorf("PUT with another uid: %v, want 409 Conflict", err)
+	}
+	cm.UID = "" // no uid: the stored one is kept
+	if got, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil || got.UID == "" {
+		t.Errorf("PUT without a uid: %v (uid %q)", err, got.UID)
+	}
+}

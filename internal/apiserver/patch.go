@@ -21,6 +21,7 @@ import (
 var patchTypes = []string{
 	string(types.JSONPatchType),
 	string(types.MergePatchType),
+	string(types.ApplyYAMLPatchType),
 	string(types.StrategicMergePatchType),
 }
 
@@ -40,6 +41,10 @@ func (s *Server) servePatch(req *request) {
 		s.fail(req, err)
 		return
 	}
+	if types.PatchType(media) == types.ApplyYAMLPatchType {
+		s.serveApply(req, patch, dry)
+		return
+	}
 	jsonInfo := s.serializer(mediaJSON)
 	current := s.codecs.EncoderForVersion(jsonInfo.Serializer, req.res.GroupVersion)
 	obj, _, err := req.store.Update(req.r.Context(), req.info.namespace, req.info.name, func(cur runtime.Object) (runtime.Object, error) {
@@ -51,7 +56,11 @@ func (s *Server) servePatch(req *request) {
 		if err != nil {
 			return nil, err
 		}
-		return s.decode(req, patched, jsonInfo, req.res.NewFunc())
+		obj, err := s.decode(req, patched, jsonInfo, req.res.NewFunc())
+		if err != nil {
+			return nil, err
+		}
+		return s.fieldManagers.update(req, cur, obj), nil
 	}, registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry})
 	if err != nil {
 		s.fail(req, err)

@@ -187,6 +187,7 @@ func (s *Server) serveCreate(req *request) {
 			return
 		}
 	}
+	obj = s.fieldManagers.update(req, nil, obj)
 	created, err := req.store.Create(req.r.Context(), obj, dry)
 	if err != nil {
 		s.fail(req, err)
@@ -207,7 +208,12 @@ func (s *Server) serveUpdate(req *request) {
 		return
 	}
 	obj, created, err := req.store.Update(req.r.Context(), req.info.namespace, req.info.name,
-		func(runtime.Object) (runtime.Object, error) { return body.DeepCopyObject(), nil },
+		func(cur runtime.Object) (runtime.Object, error) {
+			if err := uidPrecondition(req, body, cur); err != nil {
+				return nil, err
+			}
+			return s.fieldManagers.update(req, cur, body.DeepCopyObject()), nil
+		},
 		registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry})
 	if err != nil {
 		s.fail(req, err)
@@ -218,6 +224,21 @@ func (s *Server) serveUpdate(req *request) {
 		code = http.StatusCreated
 	}
 	s.respond(req, code, obj)
+}
+
+// uidPrecondition is upstream's implicit precondition on PUT: a body that
+// names a uid updates only the object with that uid (409 otherwise).
+func uidPrecondition(req *request, body, current runtime.Object) error {
+	if current == nil {
+		return nil
+	}
+	b, err1 := meta.Accessor(body)
+	c, err2 := meta.Accessor(current)
+	if err1 != nil || err2 != nil || b.GetUID() == "" || b.GetUID() == c.GetUID() {
+		return nil
+	}
+	return apierrors.NewConflict(req.res.GroupResource(), req.info.name,
+		fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.GetUID(), c.GetUID()))
 }
 
 func (s *Server) serveDelete(req *request) {

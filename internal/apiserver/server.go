@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/batchd/batchd/internal/authn"
+	"github.com/batchd/batchd/internal/openapi"
 	"github.com/batchd/batchd/internal/registry"
 )
 
@@ -41,16 +42,19 @@ type Config struct {
 
 // Server serves the Kubernetes API. It is an http.Handler.
 type Server struct {
-	codecs     serializer.CodecFactory
-	scheme     *runtime.Scheme
-	stores     map[schema.GroupVersionResource]*registry.Store
-	groups     []apiGroup
-	authn      Authenticator
-	version    version.Info
-	log        *slog.Logger
-	minWatch   time.Duration
-	discovery  discoveryDocs
-	paramCodec runtime.ParameterCodec
+	codecs    serializer.CodecFactory
+	scheme    *runtime.Scheme
+	stores    map[schema.GroupVersionResource]*registry.Store
+	groups    []apiGroup
+	authn     Authenticator
+	version   version.Info
+	log       *slog.Logger
+	minWatch  time.Duration
+	discovery discoveryDocs
+	openapi   *openapi.Documents
+	// fieldManagers maintain managedFields and merge server-side applies.
+	fieldManagers fieldManagers
+	paramCodec    runtime.ParameterCodec
 
 	closeWatches     chan struct{}
 	closeWatchesOnce sync.Once
@@ -106,9 +110,20 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.stores[gvr] = st
 	}
-	s.groups = groupsOf(servedResources(cfg.Stores))
+	resources := servedResources(cfg.Stores)
+	s.groups = groupsOf(resources)
 	var err error
 	if s.discovery, err = buildDiscovery(s.groups); err != nil {
+		return nil, err
+	}
+	returnsObject := map[string]bool{}
+	for _, st := range cfg.Stores {
+		returnsObject[st.Resource().GroupVersionResource().String()] = st.Resource().ReturnDeletedObject
+	}
+	if s.openapi, err = buildOpenAPI(resources, returnsObject); err != nil {
+		return nil, err
+	}
+	if s.fieldManagers, err = newFieldManagers(cfg.Scheme, cfg.Stores, s.openapi.Schemas()); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -147,6 +162,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok"))
+	case strings.HasPrefix(path, "/openapi/"):
+		s.openapi.ServeHTTP(w, r)
 	case path == "/api" || path == "/apis":
 		s.serveDiscoveryRoot(w, r, path)
 	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/apis/"):

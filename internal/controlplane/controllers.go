@@ -9,8 +9,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/batchd/batchd/internal/controller/gc"
 	"github.com/batchd/batchd/internal/controller/namespace"
 	"github.com/batchd/batchd/internal/controller/serviceaccount"
 )
@@ -38,6 +40,12 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 	if err != nil {
 		return nil, fmt.Errorf("building loopback dynamic client: %w", err)
 	}
+	// The metadata client asks for PartialObjectMetadata in protobuf,
+	// whatever cfg says.
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building loopback metadata client: %w", err)
+	}
 	factory := informers.NewSharedInformerFactory(client, informerResync)
 	c := &controllers{client: client, informers: factory}
 
@@ -60,7 +68,15 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 	if err != nil {
 		return nil, err
 	}
-	c.runners = append(c.runners, nsc.Run, sac.Run)
+	gcc, err := gc.New(gc.Config{
+		Metadata:  md,
+		Discovery: client.Discovery(),
+		Log:       log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.runners = append(c.runners, nsc.Run, sac.Run, gcc.Run)
 	return c, nil
 }
 

@@ -253,8 +253,11 @@ func (s *Store) prepareUpdate(obj, current runtime.Object, strategy Strategy) (r
 		return nil, apierrors.NewConflict(s.res.GroupResource(), accessor.GetName(), errors.New(OptimisticLockErrorMsg))
 	}
 	accessor.SetResourceVersion(old.GetResourceVersion())
-	// Fields only the server sets are carried over.
-	accessor.SetUID(old.GetUID())
+	// Fields only the server sets are carried over; a uid, if given, must
+	// match (validated below as immutable).
+	if accessor.GetUID() == "" {
+		accessor.SetUID(old.GetUID())
+	}
 	accessor.SetCreationTimestamp(old.GetCreationTimestamp())
 	accessor.SetDeletionTimestamp(old.GetDeletionTimestamp())
 	accessor.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())

@@ -58,6 +58,14 @@ func (m *MainStrategy) PrepareForUpdate(obj, old runtime.Object) {
 	}
 }
 
+// Default applies the kind's defaults (runtime.ObjectDefaulter), for
+// server-side apply.
+func (m *MainStrategy) Default(obj runtime.Object) {
+	if m.Defaults != nil {
+		m.Defaults(obj)
+	}
+}
+
 // ValidateUpdate implements Strategy.
 func (m *MainStrategy) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	if m.CheckUpdate == nil {
