@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
 
 	"github.com/batchd/batchd/internal/registry"
 )
@@ -148,21 +151,42 @@ type Getter interface {
 }
 
 // NamespaceLifecycle refuses content in missing or terminating namespaces,
-// as upstream's NamespaceLifecycle admission plugin does.
+// as upstream's NamespaceLifecycle admission plugin does. A namespace seen
+// active is trusted for activeNamespaceTTL, so a burst of creates reads it
+// once: upstream's informer-backed check is stale for about as long, and
+// the namespace controller waits longer than that before emptying a
+// namespace, so content that slips in is still removed.
 type NamespaceLifecycle struct {
 	Namespaces Getter
+	Clock      clock.PassiveClock // nil: the real clock
+
+	mu     sync.Mutex
+	active map[string]time.Time // namespace -> when it was last read active
 }
 
+// activeNamespaceTTL is how long a namespace read as active is trusted.
+const activeNamespaceTTL = time.Second
+
 // CheckNamespace implements registry.NamespaceChecker.
-func (l NamespaceLifecycle) CheckNamespace(ctx context.Context, gr schema.GroupResource, name, namespace string) error {
+func (l *NamespaceLifecycle) CheckNamespace(ctx context.Context, gr schema.GroupResource, name, namespace string) error {
+	now := l.now()
+	l.mu.Lock()
+	seen, ok := l.active[namespace]
+	l.mu.Unlock()
+	if ok && now.Sub(seen) < activeNamespaceTTL {
+		return nil
+	}
 	obj, err := l.Namespaces.Get(ctx, "", namespace)
 	if err != nil {
+		l.forget(namespace)
 		return err
 	}
 	ns := obj.(*corev1.Namespace)
 	if ns.DeletionTimestamp == nil && ns.Status.Phase != corev1.NamespaceTerminating {
+		l.remember(namespace, now)
 		return nil
 	}
+	l.forget(namespace)
 	msg := fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", namespace)
 	forbidden := apierrors.NewForbidden(gr, name, errors.New(msg))
 	forbidden.ErrStatus.Details.Causes = append(forbidden.ErrStatus.Details.Causes, metav1.StatusCause{
@@ -171,4 +195,31 @@ func (l NamespaceLifecycle) CheckNamespace(ctx context.Context, gr schema.GroupR
 		Field:   "metadata.namespace",
 	})
 	return forbidden
+}
+
+func (l *NamespaceLifecycle) now() time.Time {
+	if l.Clock == nil {
+		return time.Now()
+	}
+	return l.Clock.Now()
+}
+
+func (l *NamespaceLifecycle) remember(namespace string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active == nil {
+		l.active = map[string]time.Time{}
+	}
+	for ns, seen := range l.active { // keep the map to live namespaces
+		if at.Sub(seen) >= activeNamespaceTTL {
+			delete(l.active, ns)
+		}
+	}
+	l.active[namespace] = at
+}
+
+func (l *NamespaceLifecycle) forget(namespace string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.active, namespace)
 }
