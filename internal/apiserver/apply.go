@@ -92,4 +92,3 @@ func (s *Server) checkApplied(req *request, applied *unstructured.Unstructured) 
 	}
 	return nil
 }
-

@@ -65,7 +65,11 @@ func servedResources(stores []*registry.Store) []served {
 		sv := served{gv: res.GroupVersion, name: res.Name, singular: res.SingularName, kind: res.Kind, namespaced: res.Namespaced,
 			verbs: verbs, shortNames: res.ShortNames, categories: res.Categories}
 		for name := range res.Subresources {
-			sv.subresources = append(sv.subresources, servedSubresource{name: name, kind: res.GroupVersionKind(), verbs: subresourceVerbsFor(name)})
+			kind := res.GroupVersionKind()
+			if name == bindingSubresource {
+				kind = kind.GroupVersion().WithKind("Binding")
+			}
+			sv.subresources = append(sv.subresources, servedSubresource{name: name, kind: kind, verbs: subresourceVerbsFor(name)})
 		}
 		if res.GroupResource() == podsResource {
 			sv.subresources = append(sv.subresources, servedSubresource{name: "eviction",
@@ -114,8 +118,11 @@ type discoveryDocs struct {
 }
 
 func subresourceVerbsFor(name string) metav1.Verbs {
-	if name == "finalize" {
+	switch name {
+	case "finalize":
 		return finalizeVerbs
+	case bindingSubresource:
+		return metav1.Verbs{"create"}
 	}
 	return subresourceVerbs
 }

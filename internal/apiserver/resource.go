@@ -76,6 +76,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, u
 		s.serveDeleteCollection(req)
 	case !info.collection && r.Method == http.MethodPost && info.subresource == "eviction" && res.GroupResource() == podsResource:
 		s.serveEviction(req)
+	case !info.collection && r.Method == http.MethodPost && info.subresource == bindingSubresource && res.GroupResource() == podsResource:
+		s.serveBinding(req)
+	case info.subresource == bindingSubresource, info.subresource == "eviction":
+		s.writeError(w, r, statusError(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed,
+			"the server does not allow this method on the requested resource"))
 	case !info.collection && r.Method == http.MethodGet:
 		s.serveGet(req)
 	case !info.collection && r.Method == http.MethodPut:

@@ -89,3 +89,38 @@ func TestEvictionMarksAndDeletesPod(t *testing.T) {
 		t.Errorf("pods/eviction in discovery = %+v, want group policy kind Eviction", eviction)
 	}
 }
+
+func TestBindingAssignsPodOnce(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := t.Context()
+	pods := c.Client().CoreV1().Pods("default")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bind := func(node string) error {
+		return pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
+	}
+	if err := bind("node-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := pods.Get(ctx, "b", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled := false
+	for _, cond := range got.Status.Conditions {
+		scheduled = scheduled || (cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionTrue)
+	}
+	if got.Spec.NodeName != "node-1" || !scheduled {
+		t.Errorf("after binding: nodeName %q conditions %+v, want node-1 and PodScheduled True", got.Spec.NodeName, got.Status.Conditions)
+	}
+	if err := bind("node-2"); !apierrors.IsConflict(err) {
+		t.Errorf("second binding: %v, want 409 Conflict", err)
+	}
+	// The main resource cannot move a pod either.
+	got.Spec.NodeName = "node-3"
+	if _, err := pods.Update(ctx, got, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+		t.Errorf("changing nodeName with an update: %v, want 422", err)
+	}
+}

@@ -45,7 +45,8 @@ func podResource() *registry.Resource {
 			CheckUpdate: validatePodUpdate,
 		}},
 		Subresources: map[string]registry.Strategy{
-			"status": &registry.StatusStrategy{},
+			"status":  &registry.StatusStrategy{},
+			"binding": podBindingStrategy{},
 		},
 		Fields:              podFields,
 		FieldLabels:         []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
@@ -90,6 +91,26 @@ func (podStrategy) GracePeriod(obj runtime.Object, requested *int64) int64 {
 		grace = 1
 	}
 	return grace
+}
+
+// podBindingStrategy serves pods/binding: the only spec change allowed is
+// setting spec.nodeName, which the API layer does on a pod that has none.
+type podBindingStrategy struct{}
+
+func (podBindingStrategy) PrepareForCreate(runtime.Object)         {}
+func (podBindingStrategy) Validate(runtime.Object) field.ErrorList { return nil }
+func (podBindingStrategy) PrepareForUpdate(obj, old runtime.Object) {
+	pod, oldPod := obj.(*corev1.Pod), old.(*corev1.Pod)
+	nodeName, conditions := pod.Spec.NodeName, pod.Status.Conditions
+	*pod = *oldPod.DeepCopy()
+	pod.Spec.NodeName, pod.Status.Conditions = nodeName, conditions
+}
+func (podBindingStrategy) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	pod, oldPod := obj.(*corev1.Pod), old.(*corev1.Pod)
+	if oldPod.Spec.NodeName != "" && pod.Spec.NodeName != oldPod.Spec.NodeName {
+		return field.ErrorList{field.Forbidden(field.NewPath("spec", "nodeName"), "a pod's node cannot change")}
+	}
+	return nil
 }
 
 // preparePodForCreate sets what upstream's pod strategy and default
