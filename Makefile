@@ -1,5 +1,5 @@
 # Thin wrappers; each target calls a script in hack/ or a go command.
-.PHONY: build test bench
+.PHONY: build test bench spec-coverage
 
 build:
 	go build -trimpath -ldflags='-s -w' -o bin/batchd ./cmd/batchd
@@ -9,3 +9,7 @@ test:
 
 bench:
 	go run ./bench api
+
+# Regenerate docs/spec-coverage.md after adding tests that name spec IDs.
+spec-coverage:
+	go run ./hack/speccoverage
