@@ -57,7 +57,7 @@ func (s *Server) serveApply(req *request, patch []byte, dry bool) {
 			accessor.SetNamespace(req.info.namespace)
 		}
 		return fm.Apply(live, applied.DeepCopy(), manager, force)
-	}, registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry, AllowCreate: true})
+	}, registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry, AllowCreate: true, Warn: req.warn})
 	if err != nil {
 		s.fail(req, err)
 		return

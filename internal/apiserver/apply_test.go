@@ -90,7 +90,8 @@ func TestManagedFieldsOnEveryWrite(t *testing.T) {
 	}
 
 	// Status writes are recorded against the status subresource.
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{SchedulerName: testScheduler,
+		Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
 	pod, err = c.Client().CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -28,10 +28,15 @@ func configMap(name string, labels map[string]string) *corev1.ConfigMap {
 	}
 }
 
+// otherController manages the Jobs these tests create, so the built-in Job
+// controller leaves their status (and pods) alone: the tests are about the
+// API, and the status writes they make must not race the controller's.
+const otherController = "example.com/api-tests"
+
 func simpleJob(name string) *batchv1.Job {
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		Spec: batchv1.JobSpec{ManagedBy: ptr.To(otherController), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
 			Containers:    []corev1.Container{{Name: "c", Image: "busybox"}},
 		}}},

@@ -68,7 +68,7 @@ func (s *Server) serveEviction(req *request) {
 			return
 		}
 	}
-	if _, err := req.store.Delete(ctx, req.info.namespace, req.info.name, opts); err != nil {
+	if _, err := req.store.Delete(ctx, req.info.namespace, req.info.name, opts, req.warn); err != nil {
 		s.fail(req, err)
 		return
 	}

@@ -61,7 +61,7 @@ func (s *Server) servePatch(req *request) {
 			return nil, err
 		}
 		return s.fieldManagers.update(req, cur, obj), nil
-	}, registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry})
+	}, registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry, Warn: req.warn})
 	if err != nil {
 		s.fail(req, err)
 		return

@@ -193,7 +193,7 @@ func (s *Server) serveCreate(req *request) {
 		}
 	}
 	obj = s.fieldManagers.update(req, nil, obj)
-	created, err := req.store.Create(req.r.Context(), obj, dry)
+	created, err := req.store.Create(req.r.Context(), obj, registry.CreateOptions{DryRun: dry, Warn: req.warn})
 	if err != nil {
 		s.fail(req, err)
 		return
@@ -219,7 +219,7 @@ func (s *Server) serveUpdate(req *request) {
 			}
 			return s.fieldManagers.update(req, cur, body.DeepCopyObject()), nil
 		},
-		registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry})
+		registry.UpdateOptions{Subresource: req.info.subresource, DryRun: dry, Warn: req.warn})
 	if err != nil {
 		s.fail(req, err)
 		return
@@ -252,7 +252,7 @@ func (s *Server) serveDelete(req *request) {
 		s.fail(req, err)
 		return
 	}
-	outcome, err := req.store.Delete(req.r.Context(), req.info.namespace, req.info.name, opts)
+	outcome, err := req.store.Delete(req.r.Context(), req.info.namespace, req.info.name, opts, req.warn)
 	if err != nil {
 		s.fail(req, err)
 		return
@@ -283,7 +283,7 @@ func (s *Server) serveDeleteCollection(req *request) {
 		s.fail(req, err)
 		return
 	}
-	list, err := req.store.DeleteCollection(req.r.Context(), req.info.namespace, listOpts, opts)
+	list, err := req.store.DeleteCollection(req.r.Context(), req.info.namespace, listOpts, opts, req.warn)
 	if err != nil {
 		s.fail(req, err)
 		return
@@ -436,7 +436,20 @@ func (s *Server) decode(req *request, body []byte, info runtime.SerializerInfo, 
 	return obj, nil
 }
 
+// warn adds a warning to the response, once per distinct text (an update
+// may be retried after a lost race).
+func (req *request) warn(msg string) {
+	for _, w := range req.w.Header().Values("Warning") {
+		if w == warningValue(msg) {
+			return
+		}
+	}
+	addWarning(req.w, msg)
+}
+
+func warningValue(text string) string { return "299 - " + strconv.Quote(text) }
+
 // addWarning adds an RFC 7234 Warning header as upstream does (code 299).
 func addWarning(w http.ResponseWriter, text string) {
-	w.Header().Add("Warning", "299 - "+strconv.Quote(text))
+	w.Header().Add("Warning", warningValue(text))
 }

@@ -94,7 +94,9 @@ func TestBindingAssignsPodOnce(t *testing.T) {
 	c := clustertest.Start(t)
 	ctx := t.Context()
 	pods := c.Client().CoreV1().Pods("default")
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
+	// Another scheduler's pod: the test plays that scheduler.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.PodSpec{SchedulerName: testScheduler,
+		Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,3 +126,7 @@ func TestBindingAssignsPodOnce(t *testing.T) {
 		t.Errorf("changing nodeName with an update: %v, want 422", err)
 	}
 }
+
+// testScheduler names a scheduler that does not run, so the built-in one
+// leaves the tests' pods alone.
+const testScheduler = "example.com/test-scheduler"

@@ -4,17 +4,25 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 
 	"github.com/batchd/batchd/internal/controller/gc"
+	"github.com/batchd/batchd/internal/controller/job"
 	"github.com/batchd/batchd/internal/controller/namespace"
 	"github.com/batchd/batchd/internal/controller/serviceaccount"
+	"github.com/batchd/batchd/internal/scheduler"
 )
 
 // controllers are the control plane's client-go controllers and the
@@ -22,7 +30,27 @@ import (
 type controllers struct {
 	client    kubernetes.Interface
 	informers informers.SharedInformerFactory
+	events    record.EventBroadcaster
 	runners   []func(context.Context) error
+}
+
+// JobControllerConfig tunes the Job controller, for tests. The zero value
+// is upstream's behaviour.
+type JobControllerConfig struct {
+	// Clock dates Job status and times deadlines and pod failure backoff
+	// (nil: the real clock).
+	Clock clock.WithDelayedExecution
+	// BatchPeriod is how long pod events wait to coalesce into one sync
+	// (0: upstream's 1 s; negative: no wait).
+	BatchPeriod time.Duration
+	// Disabled leaves Jobs to a controller the test runs itself.
+	Disabled bool
+}
+
+// SchedulerConfig tunes the scheduler, for tests. The zero value runs it.
+type SchedulerConfig struct {
+	// Disabled leaves pods to a scheduler the test runs itself.
+	Disabled bool
 }
 
 // informerResync 0: controllers are level-triggered on events; none relies
@@ -47,7 +75,7 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 		return nil, fmt.Errorf("building loopback metadata client: %w", err)
 	}
 	factory := informers.NewSharedInformerFactory(client, informerResync)
-	c := &controllers{client: client, informers: factory}
+	c := &controllers{client: client, informers: factory, events: record.NewBroadcaster()}
 
 	nsc, err := namespace.New(namespace.Config{
 		Client:     client,
@@ -77,6 +105,34 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 		return nil, err
 	}
 	c.runners = append(c.runners, nsc.Run, sac.Run, gcc.Run)
+	if !cpcfg.Scheduler.Disabled {
+		sched, err := scheduler.New(scheduler.Config{
+			Client:     client,
+			Pods:       factory.Core().V1().Pods(),
+			Nodes:      factory.Core().V1().Nodes(),
+			Namespaces: factory.Core().V1().Namespaces(),
+			Log:        log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.runners = append(c.runners, sched.Run)
+	}
+	if !cpcfg.JobController.Disabled {
+		jc, err := job.New(job.Config{
+			Client:      client,
+			Jobs:        factory.Batch().V1().Jobs(),
+			Pods:        factory.Core().V1().Pods(),
+			Recorder:    c.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "job-controller"}),
+			Clock:       cpcfg.JobController.Clock,
+			BatchPeriod: cpcfg.JobController.BatchPeriod,
+			Log:         log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.runners = append(c.runners, jc.Run)
+	}
 	return c, nil
 }
 
@@ -85,6 +141,8 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 func (c *controllers) run(ctx context.Context, synced func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	c.informers.Start(ctx.Done())
+	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
+	defer c.events.Shutdown()
 	defer func() {
 		cancel() // informers stop on ctx; Shutdown waits for them
 		c.informers.Shutdown()

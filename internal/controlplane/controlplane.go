@@ -57,6 +57,10 @@ type Config struct {
 	// (0: DefaultEventTTL, upstream's one hour).
 	EventTTL time.Duration
 	Log      *slog.Logger
+	// JobController tunes the Job controller for tests (zero: upstream).
+	JobController JobControllerConfig
+	// Scheduler tunes the scheduler for tests (zero: it runs).
+	Scheduler SchedulerConfig
 }
 
 // DefaultListen is where a server listens unless told otherwise: loopback

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -42,6 +43,12 @@ type Resource struct {
 	// NoDeleteCollection refuses DELETE on the collection, as upstream
 	// does for namespaces.
 	NoDeleteCollection bool
+	// DefaultPropagation is the propagation policy of a delete that names
+	// none ("": dependents are collected in the background, or as the
+	// object's existing finalizers say). batch/v1 Jobs orphan by default.
+	DefaultPropagation metav1.DeletionPropagation
+	// DefaultPropagationWarning is sent when DefaultPropagation applies.
+	DefaultPropagationWarning string
 }
 
 // GroupVersionResource returns the resource's group, version and name.
@@ -95,6 +102,14 @@ type DeletionMarker interface {
 // error refusing the delete, or nil.
 type DeleteChecker interface {
 	CheckDelete(obj runtime.Object) error
+}
+
+// Warner is implemented by strategies with warnings for clients (deprecated
+// or risky values), sent as Warning headers, as upstream's
+// WarningsOnCreate and WarningsOnUpdate.
+type Warner interface {
+	WarningsOnCreate(obj runtime.Object) []string
+	WarningsOnUpdate(obj, old runtime.Object) []string
 }
 
 // CreateOnUpdater is implemented by strategies whose PUT may create a

@@ -75,9 +75,18 @@ const maxGenerateNameAttempts = 8
 // generatedSuffixLength is the random suffix upstream appends to generateName.
 const generatedSuffixLength = 5
 
+// CreateOptions qualify a create.
+type CreateOptions struct {
+	DryRun bool
+	// Warn, if set, receives the warnings the kind's strategy has about the
+	// object (deprecated fields, risky values), for Warning headers.
+	Warn func(msg string)
+}
+
 // Create stores a new object. obj must be of the resource's type and is
 // owned by the call.
-func (s *Store) Create(ctx context.Context, obj runtime.Object, dryRun bool) (runtime.Object, error) {
+func (s *Store) Create(ctx context.Context, obj runtime.Object, opts CreateOptions) (runtime.Object, error) {
+	dryRun := opts.DryRun
 	accessor, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -109,6 +118,11 @@ func (s *Store) Create(ctx context.Context, obj runtime.Object, dryRun bool) (ru
 	errs = append(errs, s.res.Strategy.Validate(obj)...)
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.GroupVersionKind().GroupKind(), accessor.GetName(), errs)
+	}
+	if w, ok := s.res.Strategy.(Warner); ok && opts.Warn != nil {
+		for _, msg := range w.WarningsOnCreate(obj) {
+			opts.Warn(msg)
+		}
 	}
 	if s.res.Namespaced && s.namespaces != nil {
 		if err := s.namespaces.CheckNamespace(ctx, s.res.GroupResource(), accessor.GetName(), accessor.GetNamespace()); err != nil {
@@ -152,6 +166,8 @@ type UpdateOptions struct {
 	// AllowCreate creates the object when it is missing (server-side apply,
 	// and PUT on kinds that allow it).
 	AllowCreate bool
+	// Warn, if set, receives the strategy's warnings about the update.
+	Warn func(msg string)
 }
 
 // Update changes the named object; it returns the stored object and whether
@@ -187,10 +203,10 @@ func (s *Store) Update(ctx context.Context, namespace, name string, objInfo Upda
 			toCreate = obj
 			return nil, errCreate
 		}
-		return s.prepareUpdate(obj, current, strategy)
+		return s.prepareUpdate(obj, current, strategy, opts.Warn)
 	})
 	if errors.Is(err, errCreate) {
-		created, err := s.Create(ctx, toCreate, opts.DryRun)
+		created, err := s.Create(ctx, toCreate, CreateOptions{DryRun: opts.DryRun, Warn: opts.Warn})
 		return created, err == nil, err
 	}
 	if err != nil {
@@ -246,7 +262,7 @@ func (s *Store) checkIdentity(accessor metav1.Object, namespace, name string) er
 	return nil
 }
 
-func (s *Store) prepareUpdate(obj, current runtime.Object, strategy Strategy) (runtime.Object, error) {
+func (s *Store) prepareUpdate(obj, current runtime.Object, strategy Strategy, warn func(string)) (runtime.Object, error) {
 	accessor, _ := meta.Accessor(obj)
 	old, _ := meta.Accessor(current)
 	if rv := accessor.GetResourceVersion(); rv != "" && rv != old.GetResourceVersion() {
@@ -274,6 +290,11 @@ func (s *Store) prepareUpdate(obj, current runtime.Object, strategy Strategy) (r
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.GroupVersionKind().GroupKind(), accessor.GetName(), errs)
 	}
+	if w, ok := strategy.(Warner); ok && warn != nil {
+		for _, msg := range w.WarningsOnUpdate(obj, current) {
+			warn(msg)
+		}
+	}
 	return obj, nil
 }
 
@@ -292,9 +313,17 @@ var errDeleteNow = errors.New("delete now")
 
 // Delete removes the named object, or marks it for deletion when a grace
 // period or finalizers must run first.
-func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1.DeleteOptions) (DeleteOutcome, error) {
+func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1.DeleteOptions, warn func(string)) (DeleteOutcome, error) {
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
+	}
+	if opts.PropagationPolicy == nil && opts.OrphanDependents == nil && s.res.DefaultPropagation != "" { //nolint:staticcheck // still honoured upstream
+		policy := s.res.DefaultPropagation
+		opts = opts.DeepCopy()
+		opts.PropagationPolicy = &policy
+		if warn != nil && s.res.DefaultPropagationWarning != "" {
+			warn(s.res.DefaultPropagationWarning)
+		}
 	}
 	dryRun := len(opts.DryRun) > 0
 	key := storage.Key(namespace, name)
@@ -592,7 +621,7 @@ func UIDOf(obj runtime.Object) types.UID {
 
 // DeleteCollection deletes every object that opts selects in namespace and
 // returns them as the resource's list type.
-func (s *Store) DeleteCollection(ctx context.Context, namespace string, listOpts ListOptions, opts *metav1.DeleteOptions) (runtime.Object, error) {
+func (s *Store) DeleteCollection(ctx context.Context, namespace string, listOpts ListOptions, opts *metav1.DeleteOptions, warn func(string)) (runtime.Object, error) {
 	listed, err := s.List(ctx, namespace, listOpts)
 	if err != nil {
 		return nil, err
@@ -607,7 +636,7 @@ func (s *Store) DeleteCollection(ctx context.Context, namespace string, listOpts
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
-		out, err := s.Delete(ctx, accessor.GetNamespace(), accessor.GetName(), opts)
+		out, err := s.Delete(ctx, accessor.GetNamespace(), accessor.GetName(), opts, warn)
 		if apierrors.IsNotFound(err) {
 			continue
 		}

@@ -1,0 +1,33 @@
+package clustertest
+
+import (
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/batchd/batchd/internal/controlplane"
+)
+
+// WithJobClock gives the Job controller its own clock, typically a
+// k8s.io/utils/clock/testing fake that the test steps to reach active
+// deadlines and the end of pod failure backoff.
+func WithJobClock(c clock.WithDelayedExecution) Option {
+	return func(cfg *controlplane.Config) { cfg.JobController.Clock = c }
+}
+
+// WithJobBatchPeriod sets how long the Job controller lets pod events
+// coalesce before a sync (upstream: 1 s; negative: no wait).
+func WithJobBatchPeriod(d time.Duration) Option {
+	return func(cfg *controlplane.Config) { cfg.JobController.BatchPeriod = d }
+}
+
+// WithoutJobController runs no Job controller, for tests that run their
+// own (with fault injection, say).
+func WithoutJobController() Option {
+	return func(cfg *controlplane.Config) { cfg.JobController.Disabled = true }
+}
+
+// WithoutScheduler runs no scheduler, for tests that run their own.
+func WithoutScheduler() Option {
+	return func(cfg *controlplane.Config) { cfg.Scheduler.Disabled = true }
+}
