@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/batchd/batchd/internal/registry"
 )
@@ -98,7 +99,13 @@ func groupsOf(resources []served) []apiGroup {
 		}
 		g.resources = append(g.resources, res)
 	}
-	sort.Slice(order, func(i, j int) bool { return order[i].Group < order[j].Group })
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].Group != order[j].Group {
+			return order[i].Group < order[j].Group
+		}
+		// Within a group, the preferred (most stable) version first.
+		return version.CompareKubeAwareVersionStrings(order[i].Version, order[j].Version) > 0
+	})
 	out := make([]apiGroup, 0, len(order))
 	for _, gv := range order {
 		g := byGV[gv]
@@ -179,11 +186,21 @@ func buildDiscovery(groups []apiGroup) (discoveryDocs, error) {
 			aggregated["api"].Items = append(aggregated["api"].Items, doc)
 			continue
 		}
-		aggregated["apis"].Items = append(aggregated["apis"].Items, doc)
 		gvd := metav1.GroupVersionForDiscovery{GroupVersion: g.gv.String(), Version: g.gv.Version}
-		group := metav1.APIGroup{Name: g.gv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd}
-		d.groupList.Groups = append(d.groupList.Groups, group)
-		d.groups[g.gv.Group] = &group
+		// groupsOf lists a group's preferred version first; later versions
+		// join its entries.
+		if items := aggregated["apis"].Items; len(items) > 0 && items[len(items)-1].Name == g.gv.Group {
+			items[len(items)-1].Versions = append(items[len(items)-1].Versions, version)
+			last := &d.groupList.Groups[len(d.groupList.Groups)-1]
+			last.Versions = append(last.Versions, gvd)
+			d.groups[g.gv.Group] = last
+			continue
+		}
+		aggregated["apis"].Items = append(aggregated["apis"].Items, doc)
+		d.groupList.Groups = append(d.groupList.Groups, metav1.APIGroup{Name: g.gv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
+	}
+	for i := range d.groupList.Groups {
+		d.groups[d.groupList.Groups[i].Name] = &d.groupList.Groups[i]
 	}
 	for root, list := range aggregated {
 		list.TypeMeta = metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: apidiscoveryv2.SchemeGroupVersion.String()}

@@ -11,6 +11,9 @@ import (
 func openAPIResources(resources []served, returnsObject map[string]bool) []openapi.Resource {
 	out := make([]openapi.Resource, 0, len(resources))
 	for _, r := range resources {
+		if r.gv.Version != "v1" {
+			continue // only v1 definitions are generated (v1beta1 whoami for kubectl 1.27)
+		}
 		res := openapi.Resource{
 			GroupVersion:        r.gv,
 			Resource:            r.name,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authenticationv1beta1 "k8s.io/api/authentication/v1beta1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,6 +53,16 @@ var reviews = map[schema.GroupVersionResource]review{
 				ResourceRules:    []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}},
 				NonResourceRules: []authorizationv1.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}},
 			}
+			return nil
+		},
+	},
+	// kubectl 1.27 asks v1beta1 only (auth whoami).
+	authenticationv1beta1.SchemeGroupVersion.WithResource("selfsubjectreviews"): {
+		kind:   "SelfSubjectReview",
+		newObj: func() runtime.Object { return &authenticationv1beta1.SelfSubjectReview{} },
+		answer: func(obj runtime.Object, user authn.User) error {
+			r := obj.(*authenticationv1beta1.SelfSubjectReview)
+			r.Status.UserInfo = authenticationv1.UserInfo{Username: user.Name, UID: user.UID, Groups: user.Groups}
 			return nil
 		},
 	},

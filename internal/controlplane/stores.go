@@ -57,12 +57,17 @@ func buildStores(client *clientv3.Client, eventTTL time.Duration, log *slog.Logg
 		if res.Name == "events" {
 			ttl = eventTTL
 		}
+		var deflt func(runtime.Object)
+		if d, ok := res.Strategy.(interface{ Default(runtime.Object) }); ok {
+			deflt = d.Default
+		}
 		st, err := storage.New(storage.Config{
 			Client:  client,
 			Codec:   codec,
 			Prefix:  storageRoot + storagePrefix(res) + "/",
 			NewFunc: res.NewFunc,
 			TTL:     ttl,
+			Default: deflt,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("storage for %s: %w", res.GroupResource(), err)

@@ -6,6 +6,7 @@ import (
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	apidiscoveryv2beta1 "k8s.io/api/apidiscovery/v2beta1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authenticationv1beta1 "k8s.io/api/authentication/v1beta1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -28,6 +29,7 @@ func NewScheme() (*runtime.Scheme, error) {
 		eventsv1.AddToScheme,
 		policyv1.AddToScheme,
 		authenticationv1.AddToScheme,
+		authenticationv1beta1.AddToScheme,
 		authorizationv1.AddToScheme,
 		apidiscoveryv2.AddToScheme,
 		apidiscoveryv2beta1.AddToScheme,

@@ -36,6 +36,10 @@ type Config struct {
 	// TTL, if set, makes every object expire this long after its last
 	// write (upstream's event TTL), through etcd leases.
 	TTL time.Duration
+	// Default, if set, fills defaults into every object read, as upstream
+	// defaults on decode: objects written before a default existed read
+	// as if it always had.
+	Default func(obj runtime.Object)
 }
 
 // Store reads and writes the objects of one resource. Its methods are safe
@@ -46,6 +50,7 @@ type Store struct {
 	prefix  string
 	newFunc func() runtime.Object
 	leases  *leases // nil: objects do not expire
+	deflt   func(obj runtime.Object)
 }
 
 // New returns a Store for cfg.
@@ -60,7 +65,7 @@ func New(cfg Config) (*Store, error) {
 	case !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/"):
 		return nil, fmt.Errorf("storage: prefix %q must start and end with /", cfg.Prefix)
 	}
-	s := &Store{client: cfg.Client, codec: cfg.Codec, prefix: cfg.Prefix, newFunc: cfg.NewFunc}
+	s := &Store{client: cfg.Client, codec: cfg.Codec, prefix: cfg.Prefix, newFunc: cfg.NewFunc, deflt: cfg.Default}
 	if cfg.TTL > 0 {
 		s.leases = newLeases(cfg.Client, cfg.TTL)
 	}
@@ -293,6 +298,9 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 	obj, _, err := s.codec.Decode(data, nil, s.newFunc())
 	if err != nil {
 		return nil, fmt.Errorf("decoding object at revision %d: %w", rev, err)
+	}
+	if s.deflt != nil {
+		s.deflt(obj)
 	}
 	return obj, setResourceVersion(obj, rev)
 }

@@ -33,7 +33,7 @@ func testErrors(t *testing.T, k *kubectl) {
 		},
 		{
 			name: "invalid name from a file",
-			args: []string{"create", noValidate, "-f", badManifest},
+			args: []string{"create", "-f", badManifest},
 			want: []string{`The ConfigMap "Bad_Name" is invalid: ` + invalidNameCause},
 		},
 		{
@@ -43,7 +43,7 @@ func testErrors(t *testing.T, k *kubectl) {
 		},
 		{
 			name: "already exists",
-			args: []string{"create", noValidate, "-f", dupManifest},
+			args: []string{"create", "-f", dupManifest},
 			want: []string{`Error from server (AlreadyExists): error when creating "` + dupManifest + `": configmaps "dup" already exists`},
 		},
 		{
@@ -134,24 +134,31 @@ func testUnauthorized(t *testing.T, k *kubectl) {
 }
 
 // testOpenAPIValidation runs `kubectl create -f` with kubectl's default
-// client-side validation, which needs the server's OpenAPI documents
-// (spec/kubectl.md §0.2). It skips while batchd serves none; once it passes,
-// noValidate can go.
+// validation, which needs the server's OpenAPI documents (spec/kubectl.md
+// §0.2): v2 in protobuf for 1.27/1.28, v3 with fieldValidation on the PATCH
+// operation for 1.29+.
 func testOpenAPIValidation(t *testing.T, k *kubectl) {
 	ns := createNamespace(t, k, "e2e-openapi")
 	path := filepath.Join(t.TempDir(), "validated.yaml")
 	writeFile(t, path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: validated\ndata:\n  key: value\n")
 
-	r := k.run(t, "-n", ns, "create", "-f", path)
-	if r.err != nil && (strings.Contains(r.stderr, "failed to download openapi") ||
-		(k.minor <= 28 && strings.Contains(r.stderr, "the server could not find the requested resource"))) {
-		t.Skipf("server gap: batchd serves no OpenAPI, so kubectl %s create -f/replace -f/apply need %s: %s",
-			k.version, noValidate, strings.TrimSpace(r.stderr))
-	}
+	r := k.run(t, "-n", ns, "create", "-f", path, "-v=6")
 	if r.err != nil {
 		t.Fatalf("kubectl create -f with validation: %v\nstderr:\n%s", r.err, r.stderr)
 	}
 	if want := "configmap/validated created\n"; r.stdout != want {
 		t.Errorf("kubectl create -f printed %q, want %q", r.stdout, want)
+	}
+	// kubectl trusts the server's validation once the OpenAPI document says
+	// the server takes fieldValidation, and asks for it on the POST.
+	if want := "fieldValidation=Strict"; !strings.Contains(r.stderr, want) {
+		t.Errorf("kubectl %s create -f -v=6 shows no POST with %s: kubectl did not find the server's field validation in OpenAPI", k.version, want)
+	}
+	want := "/openapi/v3/api/v1"
+	if k.minor <= 28 {
+		want = "/openapi/v2"
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("kubectl %s create -f -v=6 did not fetch %s", k.version, want)
 	}
 }

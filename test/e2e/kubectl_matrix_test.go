@@ -13,13 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 )
 
-// noValidate turns off kubectl's client-side schema validation. batchd does
-// not serve OpenAPI yet, and without it `create -f`, `replace -f` and
-// `apply -f` fail before sending anything (kubectl 1.29+: "failed to
-// download openapi"; 1.27/1.28: "the server could not find the requested
-// resource" for /openapi/v2). Drop it once testOpenAPIValidation passes.
-const noValidate = "--validate=false"
-
 // serverMinor is the Kubernetes minor version batchd reports on /version;
 // it makes the kubectl dispatcher pick kubectl.1.33 (spec/kubectl.md §0.3).
 const serverMinor = "33"
@@ -31,8 +24,15 @@ type scenario struct {
 	run  func(t *testing.T, k *kubectl)
 }
 
+// allVersions is every kubectl version the machine installs; -kubectl=all
+// runs them all.
+var allVersions = []string{"1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"}
+
 // TestKubectl drives the batchd binary with stock kubectl: every scenario
 // runs as kubectl-<version>/<scenario>, one server per kubectl version.
+// Scenarios run in order within a version; versions run in parallel (at
+// most -parallel at once, GOMAXPROCS by default), except with -update, where
+// the golden files' owner must write the shared files first.
 func TestKubectl(t *testing.T) {
 	scenarios := []scenario{
 		{"version", testVersion},
@@ -46,8 +46,24 @@ func TestKubectl(t *testing.T) {
 		{"watch", testWatch},
 		{"create-job", testCreateJob},
 		{"create-job-defaults", testCreateJobDefaults},
+		{"create-cronjob", testCreateCronJob},
+		{"create-job-from-cronjob", testCreateJobFromCronJob},
+		{"get-tables", testGetTables},
+		{"get-jobs", testGetJobs},
+		{"watch-jobs", testWatchJobs},
+		{"describe", testDescribe},
 		{"apply", testApply},
+		{"apply-validation", testApplyValidation},
+		{"apply-server-side", testApplyServerSide},
 		{"replace-conflict", testReplaceConflict},
+		{"edit", testEdit},
+		{"patch", testPatch},
+		{"patch-status", testPatchStatus},
+		{"delete-cascade", testDeleteCascade},
+		{"delete-wait", testDeleteWait},
+		{"explain", testExplain},
+		{"auth", testAuth},
+		{"events", testEvents},
 		{"errors", testErrors},
 		{"protected-namespaces", testProtectedNamespaces},
 		{"unauthorized", testUnauthorized},
@@ -55,6 +71,9 @@ func TestKubectl(t *testing.T) {
 	}
 	for _, v := range kubectlMatrix(t) {
 		t.Run("kubectl-"+v, func(t *testing.T) {
+			if !*update {
+				t.Parallel()
+			}
 			path := findKubectl(t, v)
 			srv := startServer(t)
 			for _, sc := range scenarios {
@@ -69,17 +88,20 @@ func TestKubectl(t *testing.T) {
 // versionFlagValue matches one version in -kubectl.
 var versionFlagValue = regexp.MustCompile(`^1\.[0-9]+$`)
 
-// kubectlMatrix returns the versions named by -kubectl, the golden files'
-// owner first and then newest first.
+// kubectlMatrix returns the versions named by -kubectl ("all" for
+// allVersions), the golden files' owner first and then newest first.
 func kubectlMatrix(t *testing.T) []string {
 	t.Helper()
 	var vs []string
 	for v := range strings.SplitSeq(*kubectlVersions, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			if !versionFlagValue.MatchString(v) {
-				t.Fatalf("-kubectl=%s: want versions like 1.27,1.33", *kubectlVersions)
-			}
+		switch v = strings.TrimSpace(v); {
+		case v == "":
+		case v == "all":
+			vs = append(vs, allVersions...)
+		case versionFlagValue.MatchString(v):
 			vs = append(vs, v)
+		default:
+			t.Fatalf("-kubectl=%s: want versions like 1.27,1.33, or all", *kubectlVersions)
 		}
 	}
 	minor := func(v string) int { n, _ := strconv.Atoi(strings.TrimPrefix(v, "1.")); return n }

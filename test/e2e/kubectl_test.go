@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,12 +63,17 @@ func newKubectl(t *testing.T, version, path, kubeconfig string) *kubectl {
 	if err != nil {
 		t.Fatalf("kubectl version %q: want 1.<minor>", version)
 	}
-	home := t.TempDir()
-	env := []string{"HOME=" + home}
+	// TMPDIR keeps the files kubectl edit leaves behind in the test's
+	// directory.
+	env := []string{"HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if name == "HOME" || name == "KUBECONFIG" || strings.HasPrefix(name, "KUBECTL_") {
+		switch name {
+		case "HOME", "TMPDIR", "KUBECONFIG", "EDITOR", "KUBE_EDITOR":
 			continue // no stray configuration from the machine
+		}
+		if strings.HasPrefix(name, "KUBECTL_") {
+			continue
 		}
 		env = append(env, kv)
 	}
@@ -86,6 +92,24 @@ func (k *kubectl) withKubeconfig(path string) *kubectl {
 	c := *k
 	c.kubeconfig = path
 	return &c
+}
+
+// withEnv returns a copy of k whose kubectl runs with the extra environment
+// variables kv ("NAME=value"), such as KUBE_EDITOR.
+func (k *kubectl) withEnv(kv ...string) *kubectl {
+	c := *k
+	c.env = append(slices.Clone(k.env), kv...)
+	return &c
+}
+
+// tempDir returns the TMPDIR kubectl runs with.
+func (k *kubectl) tempDir() string {
+	for _, kv := range k.env {
+		if dir, ok := strings.CutPrefix(kv, "TMPDIR="); ok {
+			return dir
+		}
+	}
+	return os.TempDir()
 }
 
 // result is what one kubectl invocation produced.
@@ -217,6 +241,20 @@ func (b *background) exited() bool {
 func (b *background) stop() {
 	b.cancel()
 	<-b.done
+}
+
+// wait waits for the process to exit by itself and returns its error. It
+// fails the test if the process is still running after timeout.
+func (b *background) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-b.done:
+		return b.err
+	case <-time.After(timeout):
+		t.Fatalf("kubectl %s still running after %v\nstdout:\n%s\nstderr:\n%s",
+			strings.Join(b.args, " "), timeout, b.stdout.String(), b.stderr.String())
+		return nil
+	}
 }
 
 // waitForOutput polls the process's stdout until cond holds, failing the

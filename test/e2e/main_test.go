@@ -12,7 +12,7 @@ import (
 var (
 	update          = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 	kubectlVersions = flag.String("kubectl", "1.27,1.33",
-		"comma-separated kubectl versions to drive (each needs kubectl.<version> next to the kubectl dispatcher)")
+		"comma-separated kubectl versions to drive, or all for 1.27 to 1.33 (each needs kubectl.<version> next to the kubectl dispatcher)")
 )
 
 // batchdBinary is the batchd executable under test. TestMain sets it before

@@ -107,13 +107,7 @@ func testCreateJob(t *testing.T, k *kubectl) {
 	if want := "job.batch/hello created\n"; r.stdout != want {
 		t.Errorf("kubectl create job printed %q, want %q", r.stdout, want)
 	}
-	wantBody := "Content-Type: application/json"
-	if k.minor >= 32 {
-		wantBody = "Content-Type: application/vnd.kubernetes.protobuf"
-	}
-	if !strings.Contains(r.stderr, wantBody) {
-		t.Errorf("kubectl %s create job -v=8 shows no %q: the test no longer covers that body format", k.version, wantBody)
-	}
+	checkTypedBody(t, k, "create job", r.stderr)
 
 	if got := k.mustRun(t, "-n", ns, "get", "job", "hello", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "busybox" {
 		t.Errorf("job image = %q, want busybox", got)
@@ -193,7 +187,7 @@ func testApply(t *testing.T, k *kubectl) {
 	}
 
 	manifest("v1")
-	if got, want := k.mustRun(t, "-n", ns, "apply", noValidate, "-f", path), "configmap/applied created\n"; got != want {
+	if got, want := k.mustRun(t, "-n", ns, "apply", "-f", path), "configmap/applied created\n"; got != want {
 		t.Errorf("first apply printed %q, want %q", got, want)
 	}
 	cm := getConfigMap(t, k, ns, "applied")
@@ -202,7 +196,7 @@ func testApply(t *testing.T, k *kubectl) {
 	}
 
 	manifest("v2")
-	if got, want := k.mustRun(t, "-n", ns, "apply", noValidate, "-f", path), "configmap/applied configured\n"; got != want {
+	if got, want := k.mustRun(t, "-n", ns, "apply", "-f", path), "configmap/applied configured\n"; got != want {
 		t.Errorf("apply of a change printed %q, want %q", got, want)
 	}
 	cm = getConfigMap(t, k, ns, "applied")
@@ -213,7 +207,7 @@ func testApply(t *testing.T, k *kubectl) {
 		t.Errorf("labels after apply mismatch (-want +got):\n%s", diff)
 	}
 
-	if got, want := k.mustRun(t, "-n", ns, "apply", noValidate, "-f", path), "configmap/applied unchanged\n"; got != want {
+	if got, want := k.mustRun(t, "-n", ns, "apply", "-f", path), "configmap/applied unchanged\n"; got != want {
 		t.Errorf("apply of the same manifest printed %q, want %q", got, want)
 	}
 }
@@ -227,7 +221,7 @@ func testReplaceConflict(t *testing.T, k *kubectl) {
 	writeFile(t, old, k.mustRun(t, "-n", ns, "get", "configmap", "target", "-o", "yaml"))
 	k.mustRun(t, "-n", ns, "label", "configmap", "target", "touched=yes") // bumps resourceVersion
 
-	stderr := k.mustFail(t, "-n", ns, "replace", noValidate, "-f", old)
+	stderr := k.mustFail(t, "-n", ns, "replace", "-f", old)
 	for _, want := range []string{"Error from server (Conflict)", "the object has been modified"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("replace of a stale copy: stderr %q, want it to contain %q", stderr, want)
@@ -246,7 +240,7 @@ func testReplaceConflict(t *testing.T, k *kubectl) {
 		t.Fatal(err)
 	}
 	writeFile(t, fresh, string(data))
-	if got, want := k.mustRun(t, "-n", ns, "replace", noValidate, "-f", fresh), "configmap/target replaced\n"; got != want {
+	if got, want := k.mustRun(t, "-n", ns, "replace", "-f", fresh), "configmap/target replaced\n"; got != want {
 		t.Errorf("replace of a current copy printed %q, want %q", got, want)
 	}
 	if got := getConfigMap(t, k, ns, "target"); got.Data["key"] != "v2" || got.ResourceVersion == cm.ResourceVersion {

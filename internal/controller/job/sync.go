@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"k8s.io/klog/v2"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -39,6 +40,13 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	}
 	if m := shared.Spec.CompletionMode; m != nil && *m != batchv1.NonIndexedCompletion && *m != batchv1.IndexedCompletion {
 		c.record(shared, warning(reasonUnknownCompletionMode, msgUnknownCompletionMode)) // JOB-SYNC-05
+		return 0, nil
+	}
+	// The API never stores a Job without a selector; a Job that has none
+	// (written by an older server, or straight into etcd) selects no pods,
+	// so syncing it would create pods it never sees, without end.
+	if shared.Spec.Selector == nil || len(shared.Spec.Selector.MatchLabels)+len(shared.Spec.Selector.MatchExpressions) == 0 {
+		c.log.Warn("Skipping Job without a selector", "job", klog.KObj(shared))
 		return 0, nil
 	}
 	// Expectations before pods: a pod that shows up after this check only

@@ -1,0 +1,29 @@
+// Package podinit is the pod side of the hostproc runtime: the code of the
+// small helper binary (cmd/batchd-pod) that hostproc starts, with clone
+// flags, as PID 1 of each container's new mount, UTS, IPC and PID
+// namespaces. It stays small on purpose: every package linked into the
+// helper costs start-up time on every container start, so it imports
+// neither client-go nor the agent, only the standard library, x/sys and
+// crilog.
+//
+// The helper, in order: reads the container's spec from the container
+// directory; makes its mounts private; sets the hostname; builds a private
+// root when a mount point or working directory does not exist on the host
+// (a tmpfs "mimic" of the missing path's ancestors, whose other entries are
+// bind-mounted back, then pivot_root: nothing is created on the host);
+// bind-mounts the volumes; mounts a fresh /proc; joins the container's
+// cgroups just long enough to start the command in them; records that the
+// container runs; reports success or failure to the runtime over fd 3;
+// then supervises. As PID 1 it forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT
+// and SIGUSR1 to the command, kills everything in the namespace on
+// SIGUSR2, reaps orphans, and writes the command's output to the CRI log
+// file. When the command exits it kills what is left in the namespace,
+// records the exit (code, signal, OOM kill count) in the container
+// directory and exits. It outlives the agent, so a restarted agent finds
+// results on disk.
+//
+// The package owns that process and the file formats it shares with
+// hostproc ([Spec], [Running], [Exit]). It does not own cgroup creation or
+// limits, state layout above one container directory, or classification of
+// exits into reasons: hostproc does those.
+package podinit

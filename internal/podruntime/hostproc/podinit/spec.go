@@ -1,0 +1,133 @@
+package podinit
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Arg is the first argument of a helper invocation:
+// "<helper> podinit <container-dir>". A binary that embeds the helper (a
+// test binary) checks for it before doing anything else.
+const Arg = "podinit"
+
+// Names of the files in a container directory.
+const (
+	// SpecFile holds a JSON object whose "init" member is the Spec. Other
+	// members belong to the runtime and are ignored here.
+	SpecFile = "container.json"
+	// RunningFile holds Running once the command has started.
+	RunningFile = "running.json"
+	// ExitFile holds Exit once the container has ended.
+	ExitFile = "exit.json"
+)
+
+// SyncFD is the descriptor on which the helper reports the start: one line,
+// SyncOK or an error message.
+const SyncFD = 3
+
+// SyncOK is the line the helper writes on SyncFD when the command runs.
+const SyncOK = "ok"
+
+// SigKillAll is the signal that tells the helper to SIGKILL every process
+// in its PID namespace. Other signals it forwards to the command.
+const SigKillAll = "SIGUSR2"
+
+// Spec is what the helper needs to start one container. Paths are as the
+// host sees them, except Mounts' Target and WorkingDir, which are as the
+// container sees them.
+type Spec struct {
+	Command    []string
+	Env        []string
+	WorkingDir string
+	User       *User `json:",omitempty"`
+	Hostname   string
+	Mounts     []Mount
+	// LogPath is the CRI log file; its directory exists.
+	LogPath        string
+	MaxLogLineSize int
+	// RootDir is a directory, created on first use in a directory only
+	// the runtime writes, that the helper mounts a private root on when a
+	// mount point or the working directory is missing.
+	RootDir string
+	// Cgroups are the container's cgroups, one per hierarchy.
+	Cgroups []Cgroup `json:",omitempty"`
+	// OOMFile is the cgroup file with the container's "oom_kill <n>" line
+	// (v1 memory.oom_control, v2 memory.events); empty without a memory
+	// cgroup.
+	OOMFile string `json:",omitempty"`
+}
+
+// User is a numeric identity for the command.
+type User struct {
+	UID    uint32
+	GID    uint32
+	Groups []uint32 `json:",omitempty"`
+}
+
+// Mount is a bind mount.
+type Mount struct {
+	Source   string
+	Target   string
+	ReadOnly bool `json:",omitempty"`
+}
+
+// Cgroup is one hierarchy's cgroup for the container.
+type Cgroup struct {
+	// Dir is the container's cgroup directory.
+	Dir string
+	// Mount is where the hierarchy is mounted, and Controllers is the
+	// hierarchy's second field in /proc/self/cgroup ("memory",
+	// "cpu,cpuacct", "" for v2): together they locate the helper's own
+	// cgroup, which it returns to once the command runs.
+	Mount       string
+	Controllers string
+}
+
+// Running is the record of a started container.
+type Running struct {
+	// Pid and StartTicks identify the helper (host PID namespace), so a
+	// runtime can tell it from a later process that reuses the PID.
+	Pid        int
+	StartTicks uint64
+	StartedAt  time.Time
+}
+
+// Exit is the record of an ended container. Code is the exit code or
+// 128+Signal.
+type Exit struct {
+	Code       int
+	Signal     int    `json:",omitempty"`
+	OOMKills   uint64 `json:",omitempty"` // the memory cgroup's oom_kill count
+	StartError string `json:",omitempty"` // set when the command never ran
+	// Lost is set by the runtime, not the helper, when the helper ended
+	// without recording the exit (it was killed, or crashed).
+	Lost       bool   `json:",omitempty"`
+	Message    string `json:",omitempty"`
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// StartTicks returns the start time, in clock ticks since boot, of the
+// process whose stat file is at statPath ("/proc/<pid>/stat"). With the
+// PID it identifies a process across PID reuse.
+func StartTicks(statPath string) (uint64, error) {
+	b, err := os.ReadFile(statPath)
+	if err != nil {
+		return 0, err
+	}
+	// The command name may contain spaces and parentheses: fields are
+	// counted after the last ')'. starttime is field 22; "state" is 3.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parsing %s: no command name", statPath)
+	}
+	fields := bytes.Fields(b[i+1:])
+	const idx = 22 - 3
+	if len(fields) <= idx {
+		return 0, fmt.Errorf("parsing %s: %d fields", statPath, len(fields))
+	}
+	return strconv.ParseUint(string(fields[idx]), 10, 64)
+}

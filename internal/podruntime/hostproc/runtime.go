@@ -1,0 +1,709 @@
+package hostproc
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/batchd/batchd/internal/crilog"
+	"github.com/batchd/batchd/internal/podruntime"
+	"github.com/batchd/batchd/internal/podruntime/hostproc/podinit"
+)
+
+// ErrUnprivileged is wrapped by New's error when the process may not
+// create mount and PID namespaces (it lacks CAP_SYS_ADMIN).
+var ErrUnprivileged = errors.New("hostproc needs CAP_SYS_ADMIN (root) to create mount and PID namespaces")
+
+// HelperName is the file name of the helper binary (cmd/batchd-pod).
+const HelperName = "batchd-pod"
+
+// Config configures a Runtime.
+type Config struct {
+	// StateDir holds pod state. It must survive agent restarts but need
+	// not survive reboots (pods do not), so put it on tmpfs, as containerd
+	// does with /run/containerd: e.g. /run/batchd/hostproc. On a disk,
+	// its small file writes and renames cost milliseconds per pod when the
+	// disk is busy. Logs go to PodSpec.LogDirectory, which should be on
+	// disk (kubelet: /var/log/pods). Required. One live Runtime per
+	// StateDir, except briefly while an agent restarts.
+	StateDir string
+	// HelperPath is the batchd-pod binary. Empty: batchd-pod next to the
+	// running executable, else on $PATH.
+	HelperPath string
+	// Cgroups selects the cgroup backend; the zero value detects it.
+	Cgroups CgroupMode
+	// CgroupParent is the cgroup pods are created in, in every hierarchy:
+	// relative to the agent's own cgroup, or from the hierarchy's root if
+	// absolute. Empty: "batchd".
+	CgroupParent string
+	// MaxLogLineSize is where a log line is split into partial records.
+	// 0: crilog.DefaultMaxLineSize (16 KiB, containerd's default).
+	MaxLogLineSize int
+	// Log receives the runtime's logs. nil: discarded.
+	Log *slog.Logger
+}
+
+// Runtime is the host-process pod runtime. See the package documentation.
+type Runtime struct {
+	stateDir string
+	helper   string
+	maxLine  int
+	cg       *cgroups
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	children map[int]bool // helpers this process started and has not reaped
+}
+
+var _ podruntime.Runtime = (*Runtime)(nil)
+var _ podruntime.CapabilityReporter = (*Runtime)(nil)
+
+// New checks privileges, finds the helper, creates StateDir and detects
+// cgroups (creating the parent cgroup). It starts no process and no
+// goroutine. Missing cgroup support is not an error: it is logged once
+// and reported by Capabilities.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("hostproc: StateDir is required")
+	}
+	if err := checkPrivileges(); err != nil {
+		return nil, err
+	}
+	state, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("hostproc: resolving state directory: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(state, podsDir), 0o700); err != nil {
+		return nil, fmt.Errorf("hostproc: creating state directory: %w", err)
+	}
+	helper := cfg.HelperPath
+	if helper == "" {
+		if helper, err = findHelper(); err != nil {
+			return nil, err
+		}
+	}
+	if fi, err := os.Stat(helper); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("hostproc: helper %s is not an executable file (err: %v)", helper, err)
+	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = "batchd"
+	}
+	if cfg.MaxLogLineSize <= 0 {
+		cfg.MaxLogLineSize = crilog.DefaultMaxLineSize
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cg := detectCgroups(cfg.Cgroups, cfg.CgroupParent)
+	log.Info("Pod runtime ready", "runtime", "hostproc", "cgroups", string(cg.mode), "stateDir", state, "helper", helper)
+	for _, w := range cg.caps.Warnings {
+		log.Warn("Pod runtime limitation", "runtime", "hostproc", "warning", w)
+	}
+	return &Runtime{
+		stateDir: state,
+		helper:   helper,
+		maxLine:  cfg.MaxLogLineSize,
+		cg:       cg,
+		log:      log,
+		children: map[int]bool{},
+	}, nil
+}
+
+func checkPrivileges() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("hostproc: reading capabilities: %w", err)
+	}
+	if data[0].Effective&(1<<unix.CAP_SYS_ADMIN) == 0 {
+		return ErrUnprivileged
+	}
+	return nil
+}
+
+func findHelper() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), HelperName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(HelperName)
+	if err != nil {
+		return "", fmt.Errorf("hostproc: helper %s not found next to the executable or on $PATH: %w", HelperName, err)
+	}
+	return p, nil
+}
+
+// Capabilities reports what this host lets the runtime enforce.
+func (r *Runtime) Capabilities() podruntime.Capabilities {
+	c := r.cg.caps
+	c.Warnings = slices.Clone(c.Warnings)
+	return c
+}
+
+// StartPod records the pod and creates its cgroups.
+func (r *Runtime) StartPod(ctx context.Context, spec podruntime.PodSpec) (podruntime.PodID, error) {
+	if spec.LogDirectory != "" && !filepath.IsAbs(spec.LogDirectory) {
+		return "", fmt.Errorf("starting pod %s/%s: log directory %q is not absolute", spec.Namespace, spec.Name, spec.LogDirectory)
+	}
+	id := newPodID()
+	dir := r.podDir(id)
+	if err := os.MkdirAll(filepath.Join(dir, containersDir), 0o700); err != nil {
+		return "", fmt.Errorf("starting pod %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	if err := r.cg.createPod(string(id)); err != nil {
+		r.cg.removePod(ctx, string(id))
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("starting pod %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	if err := writeJSON(filepath.Join(dir, podFile), podRecord{Spec: spec, CreatedAt: time.Now()}); err != nil {
+		r.cg.removePod(ctx, string(id))
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("starting pod %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	return id, nil
+}
+
+// StartContainer starts the helper in new namespaces and waits for its
+// report that the command runs.
+func (r *Runtime) StartContainer(ctx context.Context, pod podruntime.PodID, spec podruntime.ContainerSpec) (podruntime.ContainerID, error) {
+	if err := validateContainer(spec); err != nil {
+		return "", fmt.Errorf("starting container %s in pod %s: %w", spec.Name, pod, err)
+	}
+	var pr podRecord
+	if !validPodID(pod) {
+		return "", fmt.Errorf("starting container %s: pod %s: %w", spec.Name, pod, podruntime.ErrNotFound)
+	}
+	if ok, err := readJSON(filepath.Join(r.podDir(pod), podFile), &pr); err != nil || !ok {
+		if err == nil {
+			err = podruntime.ErrNotFound
+		}
+		return "", fmt.Errorf("starting container %s: pod %s: %w", spec.Name, pod, err)
+	}
+	key := containerKey(spec.Name, spec.Attempt)
+	id := containerID(pod, key)
+	dir := r.containerDir(pod, key)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			err = podruntime.ErrExists
+		}
+		return "", fmt.Errorf("starting container %s: %w", id, err)
+	}
+	// From here on a failure must not leave a half-made container behind.
+	undo := func(err error) (podruntime.ContainerID, error) {
+		os.RemoveAll(dir)
+		for _, h := range r.cg.hiers {
+			os.Remove(filepath.Join(h.base, string(pod), key))
+		}
+		return "", fmt.Errorf("starting container %s: %w", id, err)
+	}
+
+	logDir := pr.Spec.LogDirectory
+	if logDir == "" {
+		logDir = filepath.Join(r.podDir(pod), logsDir)
+	}
+	rel := spec.LogPath
+	if rel == "" {
+		rel = filepath.Join(spec.Name, fmt.Sprintf("%d.log", spec.Attempt))
+	}
+	logPath := filepath.Join(logDir, rel)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return undo(fmt.Errorf("creating log directory: %w", err))
+	}
+	cgs, oom, err := r.cg.createContainer(string(pod), key, spec.Resources)
+	if err != nil {
+		return undo(err)
+	}
+	rec := containerRecord{
+		Init: podinit.Spec{
+			Command:        spec.Command,
+			Env:            containerEnv(spec, pr.Spec.Hostname),
+			WorkingDir:     cmp.Or(spec.WorkingDir, "/"),
+			Hostname:       pr.Spec.Hostname,
+			LogPath:        logPath,
+			MaxLogLineSize: r.maxLine,
+			RootDir:        filepath.Join(dir, rootDir),
+			Cgroups:        cgs,
+			OOMFile:        oom,
+		},
+		Container: spec,
+		LogPath:   logPath,
+		CreatedAt: time.Now(),
+	}
+	if u := spec.User; u != nil {
+		rec.Init.User = &podinit.User{UID: u.UID, GID: u.GID, Groups: u.SupplementalGroups}
+	}
+	for _, m := range spec.Mounts {
+		rec.Init.Mounts = append(rec.Init.Mounts, podinit.Mount{Source: m.HostPath, Target: m.ContainerPath, ReadOnly: m.ReadOnly})
+	}
+	if err := writeJSON(filepath.Join(dir, podinit.SpecFile), rec); err != nil {
+		return undo(err)
+	}
+	c := container{id: id, pod: pod, dir: dir}
+	msg, err := r.spawn(ctx, c)
+	switch {
+	case errors.Is(err, errSpawn):
+		return undo(err)
+	case err != nil: // ctx ended: the helper was killed, a StartError recorded
+		return id, fmt.Errorf("starting container %s: %w: %w", id, podruntime.ErrStartFailed, err)
+	case msg != podinit.SyncOK:
+		return id, fmt.Errorf("starting container %s: %w: %s", id, podruntime.ErrStartFailed, msg)
+	}
+	r.log.Debug("Started container", "pod", string(pod), "container", string(id))
+	return id, nil
+}
+
+func validateContainer(spec podruntime.ContainerSpec) error {
+	if !validName(spec.Name) {
+		return fmt.Errorf("name %q is not a DNS label", spec.Name)
+	}
+	if len(spec.Command) == 0 {
+		return errors.New("no command")
+	}
+	if spec.WorkingDir != "" && !filepath.IsAbs(spec.WorkingDir) {
+		return fmt.Errorf("working directory %q is not absolute", spec.WorkingDir)
+	}
+	for _, m := range spec.Mounts {
+		if !filepath.IsAbs(m.HostPath) || !filepath.IsAbs(m.ContainerPath) {
+			return fmt.Errorf("mount %s at %s: paths must be absolute", m.HostPath, m.ContainerPath)
+		}
+	}
+	if filepath.IsAbs(spec.LogPath) || strings.Contains(spec.LogPath, "..") {
+		return fmt.Errorf("log path %q must be relative to the pod's log directory", spec.LogPath)
+	}
+	return nil
+}
+
+// containerEnv is spec.Env plus what containerd and runc add when the
+// image does not: PATH, HOSTNAME, HOME.
+func containerEnv(spec podruntime.ContainerSpec, hostname string) []string {
+	env := slices.Clone(spec.Env)
+	has := func(k string) bool {
+		return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
+	}
+	if !has("PATH") {
+		env = append(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	}
+	if hostname != "" && !has("HOSTNAME") {
+		env = append(env, "HOSTNAME="+hostname)
+	}
+	if !has("HOME") {
+		home := "/root"
+		if spec.User != nil && spec.User.UID != 0 {
+			home = "/"
+		}
+		env = append(env, "HOME="+home)
+	}
+	return env
+}
+
+// errSpawn: the helper could not be started at all (not the workload's
+// fault; nothing is recorded).
+var errSpawn = errors.New("spawning pod helper")
+
+// cloneFlags are the helper's namespaces: mount, UTS (hostname), IPC and
+// PID. The network namespace is the host's (hostNetwork).
+const cloneFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID
+
+// spawn starts the helper for c and returns its start report: SyncOK or
+// the reason the command could not start (the helper then recorded a
+// StartError exit).
+func (r *Runtime) spawn(ctx context.Context, c container) (string, error) {
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errSpawn, err)
+	}
+	defer syncR.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		syncW.Close()
+		return "", fmt.Errorf("%w: %v", errSpawn, err)
+	}
+	p, err := os.StartProcess(r.helper, []string{r.helper, podinit.Arg, c.dir}, &os.ProcAttr{
+		Dir:   "/",
+		Env:   []string{},
+		Files: []*os.File{devnull, devnull, devnull, syncW},
+		Sys:   &syscall.SysProcAttr{Cloneflags: cloneFlags, Setsid: true},
+	})
+	devnull.Close()
+	syncW.Close()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errSpawn, err)
+	}
+	pid := p.Pid
+	p.Release() // we reap by PID (reap), so a fresh instance could do the same
+	r.mu.Lock()
+	r.children[pid] = true
+	r.mu.Unlock()
+
+	line, err := readLine(ctx, syncR)
+	if err != nil {
+		// Cancelled, or the helper died before reporting: make sure it is
+		// gone, and that the container has an exit.
+		syscall.Kill(pid, syscall.SIGKILL)
+		r.reapBlocking(pid)
+		msg := "pod helper exited before starting the command"
+		if ctx.Err() != nil {
+			msg = "start cancelled: " + ctx.Err().Error()
+		}
+		c.recordLost(podinit.Exit{Code: 128, StartError: msg, FinishedAt: time.Now()})
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return msg, nil
+	}
+	if line != podinit.SyncOK {
+		r.reapBlocking(pid) // it exits right after reporting
+	}
+	return line, nil
+}
+
+// readLine reads one line from a pipe, giving up when ctx ends.
+func readLine(ctx context.Context, f *os.File) (string, error) {
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(aLongTimeAgo) })
+	defer stop()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if err != nil {
+		return "", err // EOF: the helper died without a word
+	}
+	return strings.TrimSuffix(line, "\n"), nil
+}
+
+// reap collects the helper's zombie if this process started it.
+func (r *Runtime) reap(pid int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.children[pid] {
+		return
+	}
+	var ws unix.WaitStatus
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	if got == pid || errors.Is(err, unix.ECHILD) {
+		delete(r.children, pid)
+	}
+}
+
+// reapBlocking waits for a helper this process started and knows is exiting.
+func (r *Runtime) reapBlocking(pid int) {
+	r.mu.Lock()
+	ours := r.children[pid]
+	delete(r.children, pid)
+	r.mu.Unlock()
+	if !ours {
+		return
+	}
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+// startTimeout bounds how long a container may stay without a running or
+// exit record before a fresh instance considers its start lost.
+const startTimeout = time.Minute
+
+// helperOf returns a handle on c's helper, or nil if it is gone. A
+// container still starting (no running record) is waited for.
+func (r *Runtime) helperOf(ctx context.Context, c container) (*proc, error) {
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		run, ok, err := c.running()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			p, err := openProc(run.Pid, run.StartTicks)
+			if errors.Is(err, errGone) {
+				return nil, nil
+			}
+			return p, err
+		}
+		if _, ok, err := c.exit(); err != nil || ok {
+			return nil, err
+		}
+		fi, err := os.Stat(filepath.Join(c.dir, podinit.SpecFile))
+		if err != nil {
+			return nil, err
+		}
+		if time.Since(fi.ModTime()) > startTimeout {
+			return nil, nil // an interrupted start
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// settle returns c's exit once its helper is gone, recording a lost one
+// if the helper left none.
+func (r *Runtime) settle(c container, pid int, lost podinit.Exit) (podruntime.ExitStatus, error) {
+	if pid > 0 {
+		r.reap(pid)
+	}
+	e, ok, err := c.exit()
+	if err != nil {
+		return podruntime.ExitStatus{}, fmt.Errorf("reading exit of %s: %w", c.id, err)
+	}
+	if !ok {
+		if e, err = c.recordLost(lost); err != nil {
+			return podruntime.ExitStatus{}, fmt.Errorf("recording exit of %s: %w", c.id, err)
+		}
+	}
+	return classify(e), nil
+}
+
+// lostExit is the record of a container whose helper ended without
+// recording the exit: kubelet's ContainerStatusUnknown, code 137.
+func lostExit() podinit.Exit {
+	return podinit.Exit{Code: 128 + int(syscall.SIGKILL), Lost: true, Message: "the pod helper ended without recording the exit", FinishedAt: time.Now()}
+}
+
+// Wait blocks until the container's helper has recorded its exit.
+func (r *Runtime) Wait(ctx context.Context, id podruntime.ContainerID) (podruntime.ExitStatus, error) {
+	c, err := r.lookup(id)
+	if err != nil {
+		return podruntime.ExitStatus{}, fmt.Errorf("waiting for container: %w", err)
+	}
+	if e, ok, err := c.exit(); err != nil || ok {
+		r.reapContainer(c)
+		return classify(e), err
+	}
+	p, err := r.helperOf(ctx, c)
+	if err != nil {
+		return podruntime.ExitStatus{}, fmt.Errorf("waiting for container %s: %w", id, err)
+	}
+	if p == nil {
+		return r.settle(c, 0, lostExit())
+	}
+	_, err = p.wait(ctx, time.Time{})
+	p.close()
+	if err != nil {
+		return podruntime.ExitStatus{}, fmt.Errorf("waiting for container %s: %w", id, err)
+	}
+	return r.settle(c, p.pid, lostExit())
+}
+
+// reapContainer reaps c's helper if this process started it.
+func (r *Runtime) reapContainer(c container) {
+	if run, ok, _ := c.running(); ok {
+		r.reap(run.Pid)
+	}
+}
+
+// killTimeout is how long the helper gets to kill its namespace before it
+// is killed itself (and the exit is recorded as lost).
+const killTimeout = 5 * time.Second
+
+// Stop asks the helper to forward SIGTERM, waits up to grace, then asks
+// it to SIGKILL the whole PID namespace.
+func (r *Runtime) Stop(ctx context.Context, id podruntime.ContainerID, grace time.Duration) error {
+	c, err := r.lookup(id)
+	if err != nil {
+		return fmt.Errorf("stopping container: %w", err)
+	}
+	if _, ok, err := c.exit(); err != nil || ok {
+		r.reapContainer(c)
+		return err
+	}
+	p, err := r.helperOf(ctx, c)
+	if err != nil {
+		return fmt.Errorf("stopping container %s: %w", id, err)
+	}
+	if p == nil {
+		_, err := r.settle(c, 0, lostExit())
+		return err
+	}
+	defer p.close()
+	// If the helper has to be killed, the container was killed by us: a
+	// plain 137, not an unknown status.
+	killed := podinit.Exit{Code: 128 + int(syscall.SIGKILL), Signal: int(syscall.SIGKILL), Message: "the pod helper did not act on the kill and was killed itself", FinishedAt: time.Now()}
+	done := func() error {
+		_, err := r.settle(c, p.pid, killed)
+		return err
+	}
+	if grace > 0 {
+		if err := p.signal(unix.SIGTERM); err != nil {
+			return fmt.Errorf("stopping container %s: %w", id, err)
+		}
+		exited, err := p.wait(ctx, time.Now().Add(grace))
+		if exited {
+			return done()
+		}
+		if err != nil {
+			p.signal(unix.SIGUSR2) // do not leave it running past ctx
+			return fmt.Errorf("stopping container %s: %w", id, err)
+		}
+	}
+	if err := p.signal(unix.SIGUSR2); err != nil {
+		return fmt.Errorf("killing container %s: %w", id, err)
+	}
+	exited, err := p.wait(ctx, time.Now().Add(killTimeout))
+	if exited {
+		return done()
+	}
+	// The helper did not act (or ctx ended): kill it, which ends its PID
+	// namespace. Its exit is then ours to record.
+	p.signal(unix.SIGKILL)
+	if err != nil {
+		return fmt.Errorf("killing container %s: %w", id, err)
+	}
+	if _, err := p.wait(ctx, time.Time{}); err != nil {
+		return fmt.Errorf("killing container %s: %w", id, err)
+	}
+	return done()
+}
+
+// RemovePod kills what still runs, then deletes cgroups and state.
+func (r *Runtime) RemovePod(ctx context.Context, pod podruntime.PodID) error {
+	if !validPodID(pod) {
+		return nil
+	}
+	dir := r.podDir(pod)
+	ents, err := os.ReadDir(filepath.Join(dir, containersDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+	} else if err != nil {
+		return fmt.Errorf("removing pod %s: %w", pod, err)
+	}
+	var errs []error
+	for _, e := range ents {
+		c := container{id: containerID(pod, e.Name()), pod: pod, dir: filepath.Join(dir, containersDir, e.Name())}
+		if _, err := os.Stat(filepath.Join(c.dir, podinit.SpecFile)); err != nil {
+			continue // a start that never got as far as its record
+		}
+		if err := r.Stop(ctx, c.id, 0); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing pod %s: %w", pod, err)
+	}
+	if err := r.cg.removePod(ctx, string(pod)); err != nil {
+		return fmt.Errorf("removing pod %s: %w", pod, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing pod %s: %w", pod, err)
+	}
+	r.log.Debug("Removed pod", "pod", string(pod))
+	return nil
+}
+
+// List reads every pod from the state directory.
+func (r *Runtime) List(ctx context.Context) ([]podruntime.PodState, error) {
+	ents, err := os.ReadDir(filepath.Join(r.stateDir, podsDir))
+	if err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
+	}
+	var pods []podruntime.PodState
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id := podruntime.PodID(e.Name())
+		if !validPodID(id) {
+			continue
+		}
+		var pr podRecord
+		ok, err := readJSON(filepath.Join(r.podDir(id), podFile), &pr)
+		if err != nil {
+			return nil, fmt.Errorf("listing pods: %w", err)
+		}
+		if !ok {
+			continue // being created or removed
+		}
+		ps := podruntime.PodState{ID: id, Spec: pr.Spec, CreatedAt: pr.CreatedAt}
+		cents, err := os.ReadDir(filepath.Join(r.podDir(id), containersDir))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("listing pod %s: %w", id, err)
+		}
+		for _, ce := range cents {
+			cs, ok, err := r.containerState(container{id: containerID(id, ce.Name()), pod: id, dir: filepath.Join(r.podDir(id), containersDir, ce.Name())})
+			if err != nil {
+				return nil, fmt.Errorf("listing pod %s: %w", id, err)
+			}
+			if ok {
+				ps.Containers = append(ps.Containers, cs)
+			}
+		}
+		slices.SortFunc(ps.Containers, func(a, b podruntime.ContainerState) int {
+			return cmp.Or(cmp.Compare(a.Spec.Name, b.Spec.Name), cmp.Compare(a.Spec.Attempt, b.Spec.Attempt))
+		})
+		pods = append(pods, ps)
+	}
+	slices.SortFunc(pods, func(a, b podruntime.PodState) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return pods, nil
+}
+
+func (r *Runtime) containerState(c container) (podruntime.ContainerState, bool, error) {
+	var rec containerRecord
+	ok, err := readJSON(filepath.Join(c.dir, podinit.SpecFile), &rec)
+	if err != nil || !ok {
+		return podruntime.ContainerState{}, false, err
+	}
+	cs := podruntime.ContainerState{ID: c.id, Spec: rec.Container, State: podruntime.StateCreated, LogPath: rec.LogPath}
+	if e, ok, err := c.exit(); err != nil {
+		return cs, false, err
+	} else if ok {
+		st := classify(e)
+		cs.State, cs.Exit, cs.StartedAt = podruntime.StateExited, &st, st.StartedAt
+		return cs, true, nil
+	}
+	run, ok, err := c.running()
+	if err != nil {
+		return cs, false, err
+	}
+	if !ok {
+		if time.Since(rec.CreatedAt) > startTimeout {
+			st, err := r.settle(c, 0, lostExit())
+			cs.State, cs.Exit = podruntime.StateExited, &st
+			return cs, err == nil, err
+		}
+		return cs, true, nil
+	}
+	cs.StartedAt = run.StartedAt
+	p, err := openProc(run.Pid, run.StartTicks)
+	if err != nil && !errors.Is(err, errGone) {
+		return cs, false, err
+	}
+	if p != nil {
+		exited := p.exited()
+		p.close()
+		if !exited {
+			cs.State = podruntime.StateRunning
+			return cs, true, nil
+		}
+	}
+	st, err := r.settle(c, run.Pid, lostExit())
+	if err != nil {
+		return cs, false, err
+	}
+	cs.State, cs.Exit = podruntime.StateExited, &st
+	return cs, true, nil
+}
