@@ -3,6 +3,7 @@
 
 build:
 	go build -trimpath -ldflags='-s -w' -o bin/batchd ./cmd/batchd
+	go build -trimpath -ldflags='-s -w' -o bin/batchd-pod ./cmd/batchd-pod
 
 test:
 	hack/test.sh

@@ -34,6 +34,14 @@ const (
 var enforced = []string{
 	// Server-side printing (issue #3).
 	"KUBECTL-01", "KUBECTL-02", "KUBECTL-03", "KUBECTL-04", "KUBECTL-05", "KUBECTL-06",
+	// CronJobs and TTL-after-finished (issue #6). JOB- as a whole waits for
+	// the node agent's JOB-AGENT requirements.
+	"CRON-", "JOB-TTL-",
+	// Jobs (issue #4): sections 1 to 23 and the worked scenarios. The node
+	// agent's JOB-AGENT requirements belong to issue #5.
+	"JOB-DEF-", "JOB-SEL-", "JOB-VAL-", "JOB-UPD-", "JOB-SVAL-", "JOB-SYNC-", "JOB-POD-", "JOB-IDX-",
+	"JOB-TRK-", "JOB-PRP-", "JOB-BO-", "JOB-BL-", "JOB-BLI-", "JOB-PFP-", "JOB-SP-", "JOB-DL-",
+	"JOB-SUS-", "JOB-COND-", "JOB-STAT-", "JOB-EVT-", "JOB-MB-", "JOB-ADOPT-", "JOB-GC-", "JOB-EX-",
 }
 
 func main() {

@@ -75,6 +75,7 @@ func servedResources(stores []*registry.Store) []served {
 		if res.GroupResource() == podsResource {
 			sv.subresources = append(sv.subresources, servedSubresource{name: "eviction",
 				kind: policyv1.SchemeGroupVersion.WithKind("Eviction"), verbs: metav1.Verbs{"create"}})
+			sv.subresources = append(sv.subresources, servedSubresource{name: logSubresource, kind: res.GroupVersion.WithKind("Pod"), verbs: metav1.Verbs{"get"}})
 		}
 		sort.Slice(sv.subresources, func(i, j int) bool { return sv.subresources[i].name < sv.subresources[j].name })
 		out = append(out, sv)

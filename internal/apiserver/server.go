@@ -38,6 +38,10 @@ type Config struct {
 	// open; each such watch gets a random duration between it and twice it
 	// (upstream: 30 to 60 minutes). 0 means 30 minutes.
 	MinWatchTimeout time.Duration
+	// Metrics serves GET /metrics (administrators only); nil: 404.
+	Metrics http.Handler
+	// NodeToken is the bearer token pods/log presents to node agents.
+	NodeToken string
 }
 
 // Server serves the Kubernetes API. It is an http.Handler.
@@ -50,12 +54,14 @@ type Server struct {
 	version   version.Info
 	log       *slog.Logger
 	minWatch  time.Duration
+	nodeToken string
 	discovery discoveryDocs
 	openapi   *openapi.Documents
 	// fieldManagers maintain managedFields and merge server-side applies.
 	fieldManagers fieldManagers
 	paramCodec    runtime.ParameterCodec
 
+	metrics          http.Handler
 	closeWatches     chan struct{}
 	closeWatchesOnce sync.Once
 	inflight         atomic.Int64
@@ -99,9 +105,11 @@ func New(cfg Config) (*Server, error) {
 		version:    cfg.Version,
 		log:        cfg.Log,
 		minWatch:   cfg.MinWatchTimeout,
+		nodeToken:  cfg.NodeToken,
 		paramCodec: runtime.NewParameterCodec(cfg.Scheme),
 
 		closeWatches: make(chan struct{}),
+		metrics:      cfg.Metrics,
 	}
 	for _, st := range cfg.Stores {
 		gvr := st.Resource().GroupVersionResource()
@@ -162,6 +170,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok"))
+	case path == "/metrics" && s.metrics != nil:
+		s.serveMetrics(w, r, user)
 	case strings.HasPrefix(path, "/openapi/"):
 		s.openapi.ServeHTTP(w, r)
 	case path == "/api" || path == "/apis":

@@ -19,6 +19,8 @@ type serverFlags struct {
 	etcdCert      string
 	etcdKey       string
 	etcdCA        string
+	noAgent       bool
+	nodeName      string
 }
 
 func newServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
@@ -47,6 +49,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 				Listen:        f.listen,
 				Hosts:         f.hosts,
 				Log:           log,
+				Agent:         controlplane.AgentConfig{Disabled: f.noAgent, NodeName: f.nodeName},
 			})
 			if err != nil {
 				return err
@@ -69,5 +72,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 	fl.StringVar(&f.etcdCA, "etcd-cafile", "", "(store) CA bundle verifying --etcd-endpoints")
 	fl.StringVar(&f.listen, "listen", controlplane.DefaultListen, "(listen) HTTPS address of the API; use 0.0.0.0:6443 to serve other machines")
 	fl.StringSliceVar(&f.hosts, "tls-san", nil, "(listen) extra host names or IPs for the serving certificate")
+	fl.BoolVar(&f.noAgent, "no-agent", false, "(agent) run no node agent in this process: pods then need a batchd agent on some machine")
+	fl.StringVar(&f.nodeName, "node-name", "", "(agent) name of this machine's Node; empty: the host name")
 	return cmd
 }

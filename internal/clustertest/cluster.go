@@ -64,6 +64,7 @@ func (c *Cluster) start(t testing.TB, opts []Option) {
 		FastElection: true,
 		// Tests see namespaces emptied at once instead of after 5 s.
 		NamespaceDeletionDelay: -1,
+		Agent:                  controlplane.AgentConfig{Disabled: true}, // WithAgent runs one
 		Log:                    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	for _, o := range opts {

@@ -31,3 +31,27 @@ func WithoutJobController() Option {
 func WithoutScheduler() Option {
 	return func(cfg *controlplane.Config) { cfg.Scheduler.Disabled = true }
 }
+
+// WithCronJobClock gives the CronJob controller its own clock, typically a
+// k8s.io/utils/clock/testing fake that the test steps to each schedule
+// time (plus the controller's 100 ms padding).
+func WithCronJobClock(c clock.WithDelayedExecution) Option {
+	return func(cfg *controlplane.Config) { cfg.Timed.CronJob.Clock = c }
+}
+
+// WithoutCronJobController runs no CronJob controller.
+func WithoutCronJobController() Option {
+	return func(cfg *controlplane.Config) { cfg.Timed.CronJob.Disabled = true }
+}
+
+// WithTTLClock gives the TTL-after-finished controller its own clock, a
+// fake the test steps past Jobs' expiry.
+func WithTTLClock(c clock.WithDelayedExecution) Option {
+	return func(cfg *controlplane.Config) { cfg.Timed.TTL.Clock = c }
+}
+
+// WithoutTTLController runs no TTL-after-finished controller, so finished
+// Jobs stay whatever their TTL.
+func WithoutTTLController() Option {
+	return func(cfg *controlplane.Config) { cfg.Timed.TTL.Disabled = true }
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
@@ -18,10 +19,13 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/batchd/batchd/internal/controller/cronjob"
 	"github.com/batchd/batchd/internal/controller/gc"
 	"github.com/batchd/batchd/internal/controller/job"
 	"github.com/batchd/batchd/internal/controller/namespace"
 	"github.com/batchd/batchd/internal/controller/serviceaccount"
+	"github.com/batchd/batchd/internal/controller/ttl"
+	"github.com/batchd/batchd/internal/metrics"
 	"github.com/batchd/batchd/internal/scheduler"
 )
 
@@ -47,6 +51,32 @@ type JobControllerConfig struct {
 	Disabled bool
 }
 
+// TimedControllersConfig tunes the controllers that act at times they
+// compute, the CronJob and the TTL-after-finished controllers, for tests.
+// The zero value is upstream's behaviour.
+type TimedControllersConfig struct {
+	CronJob CronJobControllerConfig
+	TTL     TTLControllerConfig
+}
+
+// CronJobControllerConfig tunes the CronJob controller, for tests.
+type CronJobControllerConfig struct {
+	// Clock is what the controller takes for now and times each CronJob's
+	// next schedule time on (nil: the real clock).
+	Clock clock.WithDelayedExecution
+	// Disabled leaves CronJobs to a controller the test runs itself.
+	Disabled bool
+}
+
+// TTLControllerConfig tunes the TTL-after-finished controller, for tests.
+type TTLControllerConfig struct {
+	// Clock is what the controller takes for now and times each finished
+	// Job's expiry on (nil: the real clock).
+	Clock clock.WithDelayedExecution
+	// Disabled keeps finished Jobs whatever their TTL.
+	Disabled bool
+}
+
 // SchedulerConfig tunes the scheduler, for tests. The zero value runs it.
 type SchedulerConfig struct {
 	// Disabled leaves pods to a scheduler the test runs itself.
@@ -57,7 +87,7 @@ type SchedulerConfig struct {
 // on periodic resyncs.
 const informerResync = 0
 
-func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controllers, error) {
+func newControllers(cfg *rest.Config, cpcfg Config, reg prometheus.Registerer, log *slog.Logger) (*controllers, error) {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building loopback client: %w", err)
@@ -132,6 +162,45 @@ func newControllers(cfg *rest.Config, cpcfg Config, log *slog.Logger) (*controll
 			return nil, err
 		}
 		c.runners = append(c.runners, jc.Run)
+	}
+	if !cpcfg.Timed.CronJob.Disabled {
+		cjc, err := cronjob.New(cronjob.Config{
+			Client:   client,
+			CronJobs: factory.Batch().V1().CronJobs(),
+			Jobs:     factory.Batch().V1().Jobs(),
+			Recorder: c.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: cronjob.EventSource}),
+			Clock:    cpcfg.Timed.CronJob.Clock,
+			Log:      log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.runners = append(c.runners, cjc.Run)
+	}
+	if !cpcfg.Timed.TTL.Disabled {
+		ttlc, err := ttl.New(ttl.Config{
+			Client: client,
+			Jobs:   factory.Batch().V1().Jobs(),
+			Clock:  cpcfg.Timed.TTL.Clock,
+			Log:    log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.runners = append(c.runners, ttlc.Run)
+	}
+	// kube-state-metrics families, read from the shared informers' caches
+	// at scrape time.
+	collector, err := metrics.New(metrics.Config{
+		Jobs:     factory.Batch().V1().Jobs().Lister(),
+		CronJobs: factory.Batch().V1().CronJobs().Lister(),
+		Pods:     factory.Core().V1().Pods().Lister(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Register(collector); err != nil {
+		return nil, fmt.Errorf("registering object metrics: %w", err)
 	}
 	return c, nil
 }

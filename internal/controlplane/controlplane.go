@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
@@ -22,6 +23,7 @@ import (
 	"github.com/batchd/batchd/internal/datadir"
 	"github.com/batchd/batchd/internal/etcd"
 	"github.com/batchd/batchd/internal/kubeconfig"
+	"github.com/batchd/batchd/internal/metrics"
 	"github.com/batchd/batchd/internal/pki"
 	"github.com/batchd/batchd/internal/version"
 )
@@ -61,6 +63,11 @@ type Config struct {
 	JobController JobControllerConfig
 	// Scheduler tunes the scheduler for tests (zero: it runs).
 	Scheduler SchedulerConfig
+	// Timed tunes the CronJob and TTL-after-finished controllers for tests
+	// (zero: upstream).
+	Timed TimedControllersConfig
+	// Agent configures the in-process node agent (zero: it runs).
+	Agent AgentConfig
 }
 
 // DefaultListen is where a server listens unless told otherwise: loopback
@@ -166,6 +173,10 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	agentToken, err := loadAgentToken(dir.Path())
+	if err != nil {
+		return err
+	}
 	loopbackToken, err := authn.NewToken()
 	if err != nil {
 		return err
@@ -173,9 +184,15 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	tokens := authn.NewTokens(map[string]authn.User{
 		adminToken:    {Name: authn.AdminName, Groups: []string{authn.GroupMasters, authn.GroupAuthed}},
 		loopbackToken: {Name: authn.LoopbackName, Groups: []string{authn.GroupMasters, authn.GroupAuthed}},
+		agentToken:    agentUser,
 	})
 
 	stores, err := buildStores(cluster.Client(), s.cfg.EventTTL, s.log)
+	if err != nil {
+		return err
+	}
+	reg := metrics.NewRegistry()
+	requests, err := metrics.NewRequestMetrics(reg)
 	if err != nil {
 		return err
 	}
@@ -186,6 +203,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		Version:         version.Info(),
 		Log:             s.log.With("component", "apiserver"),
 		MinWatchTimeout: s.cfg.MinWatchTimeout,
+		NodeToken:       agentToken,
+		// Ours and etcd's (which registers in the default registry).
+		Metrics: metrics.Handler(prometheus.Gatherers{reg, prometheus.DefaultGatherer}),
 	})
 	if err != nil {
 		return err
@@ -197,7 +217,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	}
 	url := "https://" + clientAddress(ln.Addr())
 	httpServer := &http.Server{
-		Handler:           api,
+		Handler:           requests.Wrap(api, apiserver.ClassifyRequest),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{certs.Serving}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -245,7 +265,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	g.Go(func() error {
-		ctrl, err := newControllers(loopback, s.cfg, s.log)
+		ctrl, err := newControllers(loopback, s.cfg, reg, s.log)
 		if err != nil {
 			return err
 		}
@@ -257,6 +277,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 			close(s.ready)
 		})
 	})
+	g.Go(func() error { return s.runAgent(gctx, dir.Path(), url, certs.CACertPEM, agentToken) })
 	return g.Wait()
 }
 

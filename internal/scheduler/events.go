@@ -25,7 +25,7 @@ func newRecorder(ctx context.Context, client kubernetes.Interface) (recorder rec
 	return recorder, func() {
 		cancel()
 		broadcaster.Shutdown()
-		s.writing.Wait()
+		s.stop()
 	}
 }
 
@@ -33,9 +33,19 @@ func newRecorder(ctx context.Context, client kubernetes.Interface) (recorder rec
 // that stopping the recorder cancels the write in flight; once stopped, it
 // drops events quietly instead of having the broadcaster log failures.
 type sink struct {
-	ctx     context.Context
-	client  kubernetes.Interface
-	writing sync.WaitGroup
+	ctx    context.Context
+	client kubernetes.Interface
+	// mu is held for reading by each write and for writing by stop, so stop
+	// waits for the write in flight (a WaitGroup would race Add with Wait).
+	mu      sync.RWMutex
+	stopped bool
+}
+
+// stop waits for the write in flight and drops every later event.
+func (s *sink) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
 }
 
 func (s *sink) Create(e *corev1.Event) (*corev1.Event, error) {
@@ -57,9 +67,9 @@ func (s *sink) Patch(e *corev1.Event, data []byte) (*corev1.Event, error) {
 }
 
 func (s *sink) write(e *corev1.Event, do func() (*corev1.Event, error)) (*corev1.Event, error) {
-	s.writing.Add(1)
-	defer s.writing.Done()
-	if s.ctx.Err() != nil {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.stopped || s.ctx.Err() != nil {
 		return e, nil
 	}
 	out, err := do()

@@ -49,6 +49,7 @@ func startServer(t *testing.T) *server {
 		"--log-format", "json",
 		"--data-dir", dir,
 		"--listen", "127.0.0.1:0",
+		"--no-agent", // pods are not run: no root, helper or port 10250 needed
 	)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"github.com/batchd/batchd/internal/podruntime"
+)
+
+// Config configures an Agent.
+type Config struct {
+	// Client talks to the API server as this node. Required.
+	Client kubernetes.Interface
+	// NodeName is the Node's name. Empty: the host name, lower-cased.
+	NodeName string
+	// Runtime runs the pods. Required.
+	Runtime podruntime.Runtime
+	// StateDir holds the agent's own files (pod log directories). Required.
+	StateDir string
+	// ListenAddress is the address reported in the Node's
+	// daemonEndpoints (its port) and, once the log endpoint exists, served.
+	// Empty: ":10250".
+	ListenAddress string
+	// Token is the bearer token callers of the agent's endpoints present.
+	Token string
+	// ServiceHost and ServicePort, when set, are given to containers as
+	// KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT(_HTTPS), the
+	// API server's address, as kubelet does for the kubernetes service.
+	ServiceHost, ServicePort string
+	// Log receives the agent's logs. nil: slog.Default().
+	Log *slog.Logger
+	// Clock drives backoffs, deadlines and heartbeats. nil: the real clock.
+	Clock clock.WithTicker
+}
+
+// DefaultListenAddress is kubelet's port.
+const DefaultListenAddress = ":10250"
+
+// Agent runs the pods bound to one node.
+type Agent struct {
+	cfg    Config
+	client kubernetes.Interface
+	rt     podruntime.Runtime
+	log    *slog.Logger
+	clock  clock.WithTicker
+	node   string
+	hostIP string
+	// listenPort is the endpoint's port once listening.
+	listenPort int
+
+	mu      sync.Mutex
+	workers map[types.UID]*worker
+	adopt   map[string]podruntime.PodState // runtime pods by pod UID, not yet adopted
+	wg      sync.WaitGroup
+}
+
+// New validates cfg. It starts nothing.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Client == nil || cfg.Runtime == nil {
+		return nil, errors.New("agent: Client and Runtime are required")
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("agent: StateDir is required")
+	}
+	if cfg.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("agent: node name: %w", err)
+		}
+		cfg.NodeName = strings.ToLower(h)
+	}
+	if cfg.ListenAddress == "" {
+		cfg.ListenAddress = DefaultListenAddress
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: state directory: %w", err)
+	}
+	return &Agent{
+		cfg: cfg, client: cfg.Client, rt: cfg.Runtime, log: cfg.Log.With("node", cfg.NodeName),
+		clock: cfg.Clock, node: cfg.NodeName, hostIP: hostIP(),
+		workers: map[types.UID]*worker{},
+	}, nil
+}
+
+// NodeName is the name the agent registers.
+func (a *Agent) NodeName() string { return a.node }
+
+// Run registers the node and runs its pods until ctx ends. Pods keep
+// running in the runtime when it returns (a restarted agent adopts them).
+func (a *Agent) Run(ctx context.Context) error {
+	states, err := a.rt.List(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: listing runtime pods: %w", err)
+	}
+	a.adopt = map[string]podruntime.PodState{}
+	for _, s := range states {
+		a.adopt[s.Spec.UID] = s
+	}
+	ln, err := a.listen()
+	if err != nil {
+		return err
+	}
+	if err := a.registerNode(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	a.log.Info("Node agent started", "hostIP", a.hostIP, "adoptable", len(states))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.serve(gctx, ln) })
+	g.Go(func() error { return a.runLease(gctx) })
+	g.Go(func() error { return a.runNodeStatus(gctx) })
+	g.Go(func() error { return a.watchPods(gctx) })
+	err = g.Wait()
+	a.wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// podChanged is called with every version of a pod bound to this node,
+// and with deleted=true when the pod object is gone.
+func (a *Agent) podChanged(ctx context.Context, pod *corev1.Pod, deleted bool) {
+	a.mu.Lock()
+	w := a.workers[pod.UID]
+	if w == nil && !deleted {
+		st, adopted := a.adopt[string(pod.UID)]
+		delete(a.adopt, string(pod.UID))
+		var sp *podruntime.PodState
+		if adopted {
+			sp = &st
+		}
+		w = newWorker(a, pod, sp)
+		a.workers[pod.UID] = w
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			w.run(ctx)
+			a.mu.Lock()
+			delete(a.workers, pod.UID)
+			a.mu.Unlock()
+		}()
+	}
+	a.mu.Unlock()
+	if w != nil {
+		w.update(pod, deleted)
+	}
+}
+
+// removeOrphans removes runtime pods whose API pod no longer exists, once
+// the agent has seen the full list of its pods.
+func (a *Agent) removeOrphans(ctx context.Context) {
+	a.mu.Lock()
+	orphans := a.adopt
+	a.adopt = map[string]podruntime.PodState{}
+	a.mu.Unlock()
+	for uid, s := range orphans {
+		a.log.Info("Removing runtime pod without an API pod", "pod", s.Spec.Namespace+"/"+s.Spec.Name, "uid", uid)
+		if err := a.rt.RemovePod(ctx, s.ID); err != nil {
+			a.log.Warn("Removing runtime pod", "pod", s.Spec.Name, "err", err)
+		}
+	}
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+func sortStrings(s []string) { sort.Strings(s) }

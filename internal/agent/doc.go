@@ -1,0 +1,47 @@
+// Package agent is batchd's node agent, the part of a kubelet that a
+// batch cluster needs: it registers its Node and renews the node's Lease
+// in kube-node-lease (node.go, lease.go), runs the pods bound to the node
+// through a podruntime.Runtime (pods.go: one worker goroutine per pod), and
+// reports their status following kubelet's rules (status.go).
+//
+// # Pod lifecycle
+//
+// A worker starts the pod's sandbox, runs its init containers one after
+// the other, then its containers, each in its own goroutine that waits for
+// the container and decides its restart from spec.restartPolicy: Never
+// does not restart, OnFailure restarts after a non-zero exit, Always after
+// any exit. A restart waits kubelet's backoff (10 s, doubling to 5 min,
+// reset after a container ran 10 min); meanwhile the container is Waiting
+// with reason CrashLoopBackOff and its previous run in lastState.
+// spec.activeDeadlineSeconds, counted from status.startTime, stops the pod
+// and fails it with reason DeadlineExceeded.
+//
+// A pod with a deletionTimestamp is stopped (SIGTERM, its
+// deletionGracePeriodSeconds, SIGKILL), its terminal phase is reported
+// (Succeeded iff every container exited 0, JOB-AGENT-03), and the deletion
+// is confirmed with gracePeriodSeconds 0 and a UID precondition. A pod that
+// already finished is just confirmed.
+//
+// # Restarts of the agent
+//
+// The runtime records every pod and container (podruntime.Runtime.List). At
+// start the agent lists them and a pod's worker adopts its sandbox and the
+// latest attempt of each container: a running container is waited for
+// again, one that exited while the agent was down is reported as it ended.
+// Runtime pods whose API pod is gone are removed.
+//
+// # Logs
+//
+// logs.go serves kubelet's /containerLogs over HTTPS (bearer token,
+// a certificate from the agent's own CA in <StateDir>/pki); the API
+// server's pods/log proxies to it. Log files are CRI files under
+// <StateDir>/pods/<namespace>_<pod>_<uid>/<container>/<attempt>.log.
+//
+// # Not covered (yet)
+//
+// Probes (readiness is "running"), the terminationMessagePath file (only
+// terminationMessagePolicy FallbackToLogsOnError is honoured), the
+// service account token volume, imageID beyond the image name, image to
+// tool-directory mapping, exec, DisruptionTarget (JOB-AGENT-06), /var/log/pods
+// and /var/log/containers links, and node status reflecting pressure.
+package agent

@@ -1,0 +1,324 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/batchd/batchd/internal/podruntime"
+)
+
+// Condition types and reasons kubelet uses that client-go has no
+// constants for.
+const (
+	podReadyToStartContainers corev1.PodConditionType = "PodReadyToStartContainers"
+	reasonPodCompleted                                = "PodCompleted"
+	reasonContainersNotReady                          = "ContainersNotReady"
+	reasonContainersNotInit                           = "ContainersNotInitialized"
+	containerIDPrefix                                 = "hostproc://"
+)
+
+func (w *worker) markDirty() {
+	select {
+	case w.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// statusLoop writes the pod's status whenever it changes, coalescing
+// changes that come while a write is in flight.
+func (w *worker) statusLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.dirty:
+		}
+		w.writeNow(ctx)
+	}
+}
+
+// writeNow writes the current status if it differs from the last written,
+// retrying conflicts against a fresh copy of the pod.
+func (w *worker) writeNow(ctx context.Context) {
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	pod, gone := w.current()
+	if gone {
+		return
+	}
+	for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
+		st := w.computeStatus(pod)
+		if w.written != nil && apiequality.Semantic.DeepEqual(st, *w.written) {
+			return
+		}
+		if attempt == 0 && apiequality.Semantic.DeepEqual(st, pod.Status) {
+			w.written = &st
+			return
+		}
+		p := pod.DeepCopy()
+		p.Status = st
+		_, err := w.a.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		switch {
+		case err == nil:
+			w.written = &st
+			return
+		case apierrors.IsConflict(err):
+			fresh, gerr := w.a.client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+			if gerr != nil || fresh.UID != p.UID {
+				return
+			}
+			pod = fresh
+		case apierrors.IsNotFound(err):
+			return
+		default:
+			if ctx.Err() == nil {
+				w.a.log.Warn("Writing pod status", "pod", w.key(), "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// computeStatus builds the status kubelet would report (its
+// generateAPIPodStatus and getPhase) from the containers' states, keeping
+// transition times of unchanged conditions from old.
+func (w *worker) computeStatus(old *corev1.Pod) corev1.PodStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := corev1.PodStatus{
+		HostIP:            w.a.hostIP,
+		HostIPs:           []corev1.HostIP{{IP: w.a.hostIP}},
+		PodIP:             w.a.hostIP,
+		PodIPs:            []corev1.PodIP{{IP: w.a.hostIP}},
+		QOSClass:          old.Status.QOSClass,
+		StartTime:         old.Status.StartTime,
+		NominatedNodeName: old.Status.NominatedNodeName,
+	}
+	if st.StartTime == nil {
+		st.StartTime = ptr.To(metav1.NewTime(w.startAt))
+	}
+	for _, c := range w.inits {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus())
+	}
+	for _, c := range w.mains {
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus())
+	}
+	initialized := true
+	for _, c := range w.inits {
+		if c.sidecar && !(c.running || c.exit != nil || c.last != nil) || !c.sidecar && (c.exit == nil || c.exit.Code != 0) {
+			initialized = false
+		}
+	}
+	st.Phase = w.phaseLocked(initialized)
+	if w.failReason != "" {
+		st.Phase, st.Reason, st.Message = corev1.PodFailed, w.failReason, w.failMessage
+	}
+	terminal := st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed
+
+	var unready []string
+	for _, c := range w.mains {
+		if !c.running {
+			unready = append(unready, c.spec.Name)
+		}
+	}
+	for _, c := range w.inits {
+		if c.sidecar && !c.running {
+			unready = append(unready, c.spec.Name)
+		}
+	}
+	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
+		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg}
+		if ok {
+			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
+		}
+		return c
+	}
+	ready := len(unready) == 0 && !terminal && initialized
+	readyReason, readyMsg := reasonContainersNotReady, fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))
+	if terminal {
+		readyReason, readyMsg = reasonPodCompleted, ""
+	}
+	initReason, initMsg := reasonContainersNotInit, ""
+	if !initialized {
+		var names []string
+		for _, c := range w.inits {
+			if !c.sidecar && (c.exit == nil || c.exit.Code != 0) {
+				names = append(names, c.spec.Name)
+			}
+		}
+		initMsg = fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(names, " "))
+	}
+	if terminal && initialized {
+		initReason = reasonPodCompleted
+	}
+	conds := []corev1.PodCondition{
+		cond(podReadyToStartContainers, w.started && !terminal, "", ""),
+		cond(corev1.PodInitialized, initialized, initReason, initMsg),
+		cond(corev1.PodReady, ready, readyReason, readyMsg),
+		cond(corev1.ContainersReady, ready, readyReason, readyMsg),
+	}
+	scheduled := false
+	for _, c := range old.Status.Conditions {
+		switch c.Type {
+		case podReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady:
+		default:
+			if c.Type == corev1.PodScheduled {
+				scheduled = true
+			}
+			st.Conditions = append(st.Conditions, c) // PodScheduled, DisruptionTarget, ...
+		}
+	}
+	if !scheduled {
+		st.Conditions = append(st.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
+	}
+	now := metav1.NewTime(w.a.clock.Now().Truncate(time.Second))
+	for _, c := range conds {
+		c.LastTransitionTime = now
+		for _, o := range old.Status.Conditions {
+			if o.Type == c.Type && o.Status == c.Status {
+				c.LastTransitionTime = o.LastTransitionTime
+			}
+		}
+		st.Conditions = append(st.Conditions, c)
+	}
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == corev1.PodScheduled && st.Conditions[i].LastTransitionTime.IsZero() {
+			st.Conditions[i].LastTransitionTime = now
+		}
+	}
+	sort.SliceStable(st.Conditions, func(i, j int) bool { return condOrder(st.Conditions[i].Type) < condOrder(st.Conditions[j].Type) })
+	return st
+}
+
+func condOrder(t corev1.PodConditionType) int {
+	switch t {
+	case podReadyToStartContainers:
+		return 0
+	case corev1.PodInitialized:
+		return 1
+	case corev1.PodReady:
+		return 2
+	case corev1.ContainersReady:
+		return 3
+	case corev1.PodScheduled:
+		return 4
+	}
+	return 5
+}
+
+// phaseLocked is kubelet's getPhase.
+func (w *worker) phaseLocked(initialized bool) corev1.PodPhase {
+	for _, c := range w.inits {
+		if !c.sidecar && c.exit != nil && c.exit.Code != 0 && w.policy == corev1.RestartPolicyNever {
+			return corev1.PodFailed
+		}
+	}
+	if !initialized {
+		return corev1.PodPending
+	}
+	var waiting, running, stopped, succeeded int
+	for _, c := range w.mains {
+		switch {
+		case c.running:
+			running++
+		case c.exit != nil:
+			stopped++
+			if c.exit.Code == 0 {
+				succeeded++
+			}
+		case c.last != nil:
+			stopped++
+			if c.last.Code == 0 {
+				succeeded++
+			}
+		default:
+			waiting++
+		}
+	}
+	switch {
+	case waiting > 0:
+		return corev1.PodPending
+	case running > 0:
+		return corev1.PodRunning
+	case stopped > 0:
+		anyRestarting := false
+		for _, c := range w.mains {
+			if c.exit == nil || w.wouldRestart(c, *c.exit) {
+				anyRestarting = true
+			}
+		}
+		if anyRestarting {
+			return corev1.PodRunning
+		}
+		if stopped == succeeded {
+			return corev1.PodSucceeded
+		}
+		return corev1.PodFailed
+	}
+	return corev1.PodPending
+}
+
+// apiStatus is the container's status as kubelet reports it.
+func (c *ctr) apiStatus() corev1.ContainerStatus {
+	s := corev1.ContainerStatus{
+		Name:         c.spec.Name,
+		Image:        c.spec.Image,
+		ImageID:      imageID(c.spec.Image),
+		RestartCount: int32(c.attempt),
+		Started:      ptr.To(c.running),
+		Ready:        c.running,
+	}
+	if c.id != "" {
+		s.ContainerID = containerIDPrefix + string(c.id)
+	}
+	switch {
+	case c.running:
+		s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.startAt)}
+	case c.exit != nil:
+		s.State.Terminated = terminated(c.exit, s.ContainerID)
+	default:
+		s.State.Waiting = &corev1.ContainerStateWaiting{Reason: c.waiting}
+		if c.waiting == "CrashLoopBackOff" {
+			s.State.Waiting.Message = fmt.Sprintf("back-off restarting failed container %s", c.spec.Name)
+		}
+	}
+	if c.last != nil {
+		s.LastTerminationState.Terminated = terminated(c.last, "")
+	}
+	return s
+}
+
+func terminated(e *podruntime.ExitStatus, id string) *corev1.ContainerStateTerminated {
+	t := &corev1.ContainerStateTerminated{
+		ExitCode:    int32(e.Code),
+		Signal:      int32(e.Signal),
+		Reason:      e.Reason,
+		Message:     e.Message,
+		FinishedAt:  metav1.NewTime(e.FinishedAt),
+		ContainerID: id,
+	}
+	if !e.StartedAt.IsZero() {
+		t.StartedAt = metav1.NewTime(e.StartedAt)
+	}
+	return t
+}
+
+// imageID: host-process pods have no image; the image name stands in.
+func imageID(image string) string {
+	if image == "" {
+		return ""
+	}
+	return containerIDPrefix + image
+}

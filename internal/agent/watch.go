@@ -1,0 +1,48 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+)
+
+// watchPods feeds every pod bound to this node to podChanged until ctx
+// ends.
+func (a *Agent) watchPods(ctx context.Context) error {
+	f := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.node).String()
+		}))
+	inf := f.Core().V1().Pods().Informer()
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.podChanged(ctx, obj.(*corev1.Pod), false) },
+		UpdateFunc: func(_, obj any) { a.podChanged(ctx, obj.(*corev1.Pod), false) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				a.podChanged(ctx, pod, true)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	f.Start(ctx.Done())
+	defer f.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("agent: pod cache did not sync")
+	}
+	a.removeOrphans(ctx)
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,70 @@
+package controller
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/cache"
+	testingclock "k8s.io/utils/clock/testing"
+)
+
+func TestTimers(t *testing.T) {
+	fc := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var mu sync.Mutex
+	var fired []string
+	fire := func(k cache.ObjectName) {
+		mu.Lock()
+		defer mu.Unlock()
+		fired = append(fired, k.Name)
+	}
+	got := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(fired)
+	}
+	tm := NewTimers(fc, fire)
+	a, b := cache.ObjectName{Name: "a"}, cache.ObjectName{Name: "b"}
+
+	tm.After(a, 10*time.Second)
+	tm.After(a, 20*time.Second) // later: dropped
+	tm.After(b, 20*time.Second)
+	tm.After(b, 5*time.Second) // earlier: replaces
+	if n := tm.Len(); n != 2 {
+		t.Fatalf("pending = %d, want 2", n)
+	}
+	fc.Step(5 * time.Second)
+	waitFor(t, got, []string{"b"})
+	fc.Step(5 * time.Second)
+	waitFor(t, got, []string{"b", "a"})
+	fc.Step(time.Minute)
+	if n := tm.Len(); n != 0 {
+		t.Errorf("pending after firing = %d, want 0", n)
+	}
+
+	tm.After(a, 0) // now: fires without a step
+	waitFor(t, got, []string{"b", "a", "a"})
+
+	tm.After(b, time.Second)
+	tm.Forget(b)
+	tm.After(a, time.Second)
+	tm.Stop()
+	tm.After(a, time.Second)
+	fc.Step(time.Hour)
+	time.Sleep(20 * time.Millisecond)
+	if g := got(); len(g) != 3 {
+		t.Errorf("fired after Forget and Stop: %v", g)
+	}
+}
+
+func waitFor(t *testing.T, got func() []string, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(got(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("fired %v, want %v", got(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,178 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/batchd/batchd/internal/agent"
+	"github.com/batchd/batchd/internal/authn"
+	"github.com/batchd/batchd/internal/podruntime/hostproc"
+	"github.com/batchd/batchd/internal/version"
+)
+
+// AgentConfig configures the node agent a server runs in-process.
+type AgentConfig struct {
+	// Disabled runs no agent (batchd server --no-agent).
+	Disabled bool
+	// NodeName is the Node's name; empty: the host name.
+	NodeName string
+	// StateDir holds the agent's files (volumes, claims, pod logs).
+	// Empty: <data dir>/agent.
+	StateDir string
+	// RuntimeStateDir is the hostproc runtime's state. Empty:
+	// /run/batchd/<hash of the data dir> (tmpfs) if it can be created,
+	// else <StateDir>/hostproc.
+	RuntimeStateDir string
+	// HelperPath is the batchd-pod binary. Empty: next to the running
+	// executable, else on $PATH.
+	HelperPath string
+	// ListenAddress is the agent's endpoint address (its port goes in the
+	// Node's daemonEndpoints). Empty: agent.DefaultListenAddress.
+	ListenAddress string
+}
+
+// AgentTokenFile is the token file, in the data directory, that agents
+// present to the API server (batchd agent --token).
+const AgentTokenFile = "agent.token"
+
+// agentUser is the identity of every agent token, shaped like kubelet's
+// system:node:<name> in group system:nodes.
+var agentUser = authn.User{Name: "system:node:batchd-agent", Groups: []string{"system:nodes", authn.GroupAuthed}}
+
+// loadAgentToken returns the agents' token, creating it on first start.
+func loadAgentToken(dataDir string) (string, error) {
+	return authn.LoadOrCreateToken(filepath.Join(dataDir, AgentTokenFile))
+}
+
+// runAgent runs the in-process agent once the server is ready, until ctx
+// ends. It does nothing when the agent is disabled.
+func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM []byte, token string) error {
+	ac := s.cfg.Agent
+	if ac.Disabled {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-s.ready:
+	}
+	if ac.StateDir == "" {
+		ac.StateDir = filepath.Join(dataDir, "agent")
+	}
+	if ac.RuntimeStateDir == "" {
+		ac.RuntimeStateDir = defaultRuntimeStateDir(dataDir, ac.StateDir)
+	}
+	log := s.log.With("component", "agent")
+	helper, err := FindHelper(ac.HelperPath)
+	if err != nil && ac.HelperPath == "" {
+		// Without batchd-pod (go run, or a lone binary), batchd serves as
+		// its own helper: a link named batchd-pod makes main run podinit.
+		helper, err = selfHelper(ac.RuntimeStateDir)
+		if err == nil {
+			log.Warn("The batchd-pod helper is not installed: containers start through batchd itself, about 25 ms slower each; build it with `make build`", "helper", helper)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	rt, err := hostproc.New(hostproc.Config{StateDir: ac.RuntimeStateDir, HelperPath: helper, Log: log})
+	if err != nil {
+		return fmt.Errorf("starting the node agent (run the server with --no-agent to go without): %w", err)
+	}
+	cfg := &rest.Config{
+		Host:            serverURL,
+		BearerToken:     token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: caPEM},
+		QPS:             -1,
+		ContentConfig:   rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"},
+		UserAgent:       "batchd-agent/" + version.Version(),
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	svcHost, svcPort := "", ""
+	if u, err := url.Parse(serverURL); err == nil {
+		svcHost, svcPort, _ = net.SplitHostPort(u.Host)
+	}
+	a, err := agent.New(agent.Config{
+		Client: client, NodeName: ac.NodeName, Runtime: rt, StateDir: ac.StateDir,
+		ListenAddress: ac.ListenAddress, Token: token, Log: log,
+		ServiceHost: svcHost, ServicePort: svcPort,
+	})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// selfHelper links dir/batchd-pod to the running batchd executable, whose
+// main runs the pod helper when started under that name.
+func selfHelper(dir string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the batchd executable to serve as pod helper: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	link := filepath.Join(dir, hostproc.HelperName)
+	if target, err := os.Readlink(link); err == nil && target == exe {
+		return link, nil
+	}
+	_ = os.Remove(link)
+	if err := os.Symlink(exe, link); err != nil {
+		return "", fmt.Errorf("linking %s to batchd: %w", link, err)
+	}
+	return link, nil
+}
+
+// FindHelper returns the batchd-pod helper binary: path if set, else the
+// one next to the running executable, else on $PATH, else an error that
+// says how to build it.
+func FindHelper(path string) (string, error) {
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("pod helper: %w", err)
+		}
+		return path, nil
+	}
+	dir := "<dir of batchd>"
+	if exe, err := os.Executable(); err == nil {
+		dir = filepath.Dir(exe)
+		p := filepath.Join(dir, hostproc.HelperName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(hostproc.HelperName); err == nil {
+		return p, nil
+	}
+	return "", errors.New("the node agent needs the " + hostproc.HelperName + " helper next to the batchd executable or on $PATH; build it with `go build -o " +
+		dir + "/" + hostproc.HelperName + " ./cmd/batchd-pod` (make build builds both), or run the server with --no-agent")
+}
+
+// defaultRuntimeStateDir prefers tmpfs under /run, as containerd does.
+func defaultRuntimeStateDir(dataDir, stateDir string) string {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	dir := filepath.Join("/run/batchd", hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o700); err == nil {
+		return dir
+	}
+	return filepath.Join(stateDir, "hostproc")
+}
