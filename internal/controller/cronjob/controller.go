@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -158,23 +157,10 @@ func (c *Controller) shutdown() {
 // Run syncs CronJobs until ctx is done. It returns once every worker has
 // exited.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("cronjob controller: waiting for caches: %w", ctx.Err())
-	}
-	c.log.Info("Starting controller", "workers", c.workers)
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() {
-			for c.next(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.shutdown()
-	wg.Wait()
-	c.log.Info("Stopped controller")
-	return nil
+	return controller.RunWorkers(ctx, controller.Workers{
+		Name: "cronjob controller", Log: c.log, Synced: c.synced, Count: c.workers,
+		Loops: []func(context.Context) bool{c.next}, Shutdown: c.shutdown,
+	})
 }
 
 // next syncs one CronJob and files its key back according to the result:

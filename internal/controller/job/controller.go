@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batchd/batchd/internal/controller"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -159,27 +160,10 @@ func (c *Controller) shutdown() {
 
 // Run syncs Jobs until ctx is done. It returns once every worker has exited.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("job controller: waiting for caches: %w", ctx.Err())
-	}
-	c.log.Info("Starting controller", "workers", c.workers)
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() {
-			for c.next(ctx) {
-			}
-		})
-		wg.Go(func() {
-			for c.nextOrphan(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.shutdown()
-	wg.Wait()
-	c.log.Info("Stopped controller")
-	return nil
+	return controller.RunWorkers(ctx, controller.Workers{
+		Name: "job controller", Log: c.log, Synced: c.synced, Count: c.workers,
+		Loops: []func(context.Context) bool{c.next, c.nextOrphan}, Shutdown: c.shutdown,
+	})
 }
 
 // next syncs one Job and files its key back according to the result: an

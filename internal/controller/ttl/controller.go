@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -108,23 +107,10 @@ func (c *Controller) shutdown() {
 // Run deletes expired Jobs until ctx is done. It returns once every worker
 // has exited.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("ttl controller: waiting for caches: %w", ctx.Err())
-	}
-	c.log.Info("Starting controller", "workers", c.workers)
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() {
-			for c.next(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.shutdown()
-	wg.Wait()
-	c.log.Info("Stopped controller")
-	return nil
+	return controller.RunWorkers(ctx, controller.Workers{
+		Name: "ttl controller", Log: c.log, Synced: c.synced, Count: c.workers,
+		Loops: []func(context.Context) bool{c.next}, Shutdown: c.shutdown,
+	})
 }
 
 // enqueue queues a finished Job with a TTL that is not being deleted
