@@ -149,7 +149,12 @@ func newControllers(cfg *rest.Config, cpcfg Config, reg prometheus.Registerer, l
 		c.runners = append(c.runners, sched.Run)
 	}
 	if !cpcfg.JobController.Disabled {
+		jm, err := job.NewMetrics(reg)
+		if err != nil {
+			return nil, err
+		}
 		jc, err := job.New(job.Config{
+			Metrics:     jm,
 			Client:      client,
 			Jobs:        factory.Batch().V1().Jobs(),
 			Pods:        factory.Core().V1().Pods(),

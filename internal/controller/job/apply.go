@@ -46,16 +46,20 @@ func (c *Controller) apply(ctx context.Context, key cache.ObjectName, p plan) er
 		podErr = err
 	case len(p.create) > 0:
 		c.expect.expect(key, len(p.create), 0)
-		created, err := c.createPods(ctx, key, job, p.create)
+		created, failed, err := c.createPods(ctx, key, job, p.create)
+		c.metrics.podsCreatedFor(job, created, failed)
 		st.Active -= int32(len(p.create) - created)
 		podErr = err
 	}
 	c.record(job, p.events...)
 
+	written := &p.orig // the status last stored, for the metrics
 	if statusChanged(st, &p.orig) {
-		if err := c.writeStatus(ctx, job); err != nil {
+		if err := c.writeStatus(ctx, job, written); err != nil {
 			return errors.Join(podErr, fmt.Errorf("adding uncounted pods to status: %w", err))
 		}
+		c.metrics.failuresRecorded(p.failures, c.clock.Now())
+		written = st.DeepCopy()
 		c.backoffs.set(key, p.backoff)
 	}
 
@@ -63,14 +67,14 @@ func (c *Controller) apply(ctx context.Context, key cache.ObjectName, p plan) er
 	changed, done := p.settle(st, removed)
 	if rmErr != nil {
 		if changed && !done {
-			if err := c.writeStatus(ctx, job); err != nil {
+			if err := c.writeStatus(ctx, job, written); err != nil {
 				rmErr = errors.Join(rmErr, err)
 			}
 		}
 		return errors.Join(podErr, rmErr)
 	}
 	if changed {
-		if err := c.writeStatus(ctx, job); err != nil {
+		if err := c.writeStatus(ctx, job, written); err != nil {
 			return errors.Join(podErr, fmt.Errorf("removing uncounted pods from status: %w", err))
 		}
 	}
@@ -83,21 +87,24 @@ func (c *Controller) apply(ctx context.Context, key cache.ObjectName, p plan) er
 
 // writeStatus updates the Job's status with its resourceVersion, so a stale
 // read fails with a conflict and is retried (JOB-SYNC-08). On success the
-// Job takes the new resourceVersion, ready for a second write.
-func (c *Controller) writeStatus(ctx context.Context, job *batchv1.Job) error {
+// Job takes the new resourceVersion, ready for a second write. before is
+// the status the write replaces, for the metrics.
+func (c *Controller) writeStatus(ctx context.Context, job *batchv1.Job, before *batchv1.JobStatus) error {
 	updated, err := c.client.BatchV1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{})
 	if err != nil {
 		return err
 	}
 	job.ResourceVersion = updated.ResourceVersion
+	c.metrics.statusWritten(job, before, c.clock.Now())
 	return nil
 }
 
 // createPods creates pods in slow-start batches of 1, 2, 4 ..., the pods of
 // a batch concurrently; a failure skips the remaining batches (JOB-POD-08,
-// JOB-POD-09). It returns how many were created.
-func (c *Controller) createPods(ctx context.Context, key cache.ObjectName, job *batchv1.Job, pods []*corev1.Pod) (int, error) {
-	var created atomic.Int32
+// JOB-POD-09). It returns how many were created and how many creations
+// failed.
+func (c *Controller) createPods(ctx context.Context, key cache.ObjectName, job *batchv1.Job, pods []*corev1.Pod) (created, failed int, _ error) {
+	var ok, bad atomic.Int32
 	var firstErr error
 	for size, rest := 1, pods; len(rest) > 0; size *= 2 {
 		batch := rest[:min(size, len(rest))]
@@ -107,13 +114,14 @@ func (c *Controller) createPods(ctx context.Context, key cache.ObjectName, job *
 		for i, pod := range batch {
 			wg.Go(func() {
 				if err := c.createPod(ctx, job, pod); err != nil {
+					bad.Add(1)
 					c.expect.observe(key, 1, 0) // the informer will never see it
 					if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 						errs[i] = err
 					}
 					return
 				}
-				created.Add(1)
+				ok.Add(1)
 			})
 		}
 		wg.Wait()
@@ -123,7 +131,7 @@ func (c *Controller) createPods(ctx context.Context, key cache.ObjectName, job *
 			break
 		}
 	}
-	return int(created.Load()), firstErr
+	return int(ok.Load()), int(bad.Load()), firstErr
 }
 
 func (c *Controller) createPod(ctx context.Context, job *batchv1.Job, pod *corev1.Pod) error {

@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
@@ -200,19 +201,43 @@ func TestBackoffLimitPerIndex(t *testing.T) {
 	}
 }
 
-// JOB-EX-08
+// JOB-EX-08: with ttlSecondsAfterFinished 0 the Job goes as soon as it is
+// Complete. A watch from its creation sees both, however fast the TTL
+// controller is.
 func TestTTLAfterFinished(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, clustertest.Start(t))
 	job := e.create(t, "ttl", jobtest.TTL(0))
-	must(t, e.node.Succeed(t.Context(), e.active(t, job, 1)[0]))
-	e.awaitJob(t, job, "complete", jobtest.Complete)
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := e.c.BatchV1().Jobs(e.ns).Get(t.Context(), job.Name, metav1.GetOptions{}); err != nil {
-			return
-		}
-		time.Sleep(jobtest.Poll)
+	w, err := e.c.BatchV1().Jobs(e.ns).Watch(t.Context(), metav1.ListOptions{
+		FieldSelector: "metadata.name=" + job.Name, ResourceVersion: job.ResourceVersion,
+	})
+	if err != nil {
+		t.Fatalf("watching the job: %v", err)
 	}
-	t.Skip("no TTL-after-finished controller runs in this server yet (JOB-TTL is not the Job controller's)")
+	defer w.Stop()
+	must(t, e.node.Succeed(t.Context(), e.active(t, job, 1)[0]))
+	complete := false
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("the watch ended before the job was deleted")
+			}
+			j, _ := ev.Object.(*batchv1.Job)
+			switch {
+			case j == nil:
+				t.Fatalf("unexpected watch event %v", ev.Type)
+			case ev.Type == watch.Deleted:
+				if !complete {
+					t.Fatalf("the job was deleted before it was Complete: %s", jobtest.DescribeStatus(j))
+				}
+				return
+			case jobtest.Complete(j):
+				complete = true
+			}
+		case <-timeout:
+			t.Fatalf("no deletion of the job within 30 s (complete seen: %v)", complete)
+		}
+	}
 }

@@ -55,6 +55,8 @@ type Config struct {
 	Log *slog.Logger
 	// Workers is how many Jobs are synced at once. 0: 5, as upstream.
 	Workers int
+	// Metrics receives the job_controller_* metrics. nil: none.
+	Metrics *Metrics
 	// BatchPeriod is how long pod events and status-only Job updates wait
 	// so that several coalesce into one sync. 0: 1 s, as upstream;
 	// negative: no wait.
@@ -76,6 +78,7 @@ type Controller struct {
 	clock    clock.WithDelayedExecution
 	recorder record.EventRecorder
 	log      *slog.Logger
+	metrics  *Metrics
 	workers  int
 	batch    time.Duration
 }
@@ -98,6 +101,7 @@ func New(cfg Config) (*Controller, error) {
 		clock:    cfg.Clock,
 		recorder: cfg.Recorder,
 		log:      cfg.Log,
+		metrics:  cfg.Metrics,
 		workers:  cfg.Workers,
 		batch:    cfg.BatchPeriod,
 	}
@@ -226,6 +230,7 @@ func (c *Controller) enqueue(job *batchv1.Job, delay time.Duration) {
 
 func (c *Controller) addJob(obj any) {
 	if job, ok := obj.(*batchv1.Job); ok {
+		c.metrics.jobAdded(job)
 		c.enqueue(job, 0)
 	}
 }
@@ -327,6 +332,7 @@ func (c *Controller) addPod(obj any) {
 	if !ok {
 		return
 	}
+	c.metrics.trackingFinalizerChanged(nil, pod)
 	if pod.DeletionTimestamp != nil {
 		// A restarted controller sees pods already being deleted; they are
 		// no creation it waits for.
@@ -356,6 +362,7 @@ func (c *Controller) updatePod(oldObj, newObj any) {
 	if !ok1 || !ok2 || old.ResourceVersion == pod.ResourceVersion {
 		return
 	}
+	c.metrics.trackingFinalizerChanged(old, pod)
 	if pod.DeletionTimestamp != nil {
 		c.deletePod(pod, false)
 		return
@@ -404,6 +411,9 @@ func (c *Controller) deletePod(obj any, final bool) {
 		if pod, ok = tomb.Obj.(*corev1.Pod); !ok {
 			return
 		}
+	}
+	if final {
+		c.metrics.trackingFinalizerChanged(pod, nil)
 	}
 	ref := metav1.GetControllerOf(pod)
 	if ref == nil {

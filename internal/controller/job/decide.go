@@ -61,7 +61,8 @@ type plan struct {
 	terminal      *batchv1.JobCondition // Complete or Failed, once nothing is uncounted or terminating
 	reachedMax    bool                  // the uncounted lists are full; finish in a later sync
 
-	events       []event // recorded after pod changes, before status writes
+	events       []event      // recorded after pod changes, before status writes
+	failures     []podFailure // failed pods the first status write records; for metrics
 	backoff      backoffRecord
 	requeueAfter time.Duration
 }

@@ -57,9 +57,16 @@ func (s *syncState) track(p *plan) {
 		case failed || failing:
 			// Once a failure criterion is met, every unfinished pod
 			// counts as failed (JOB-TRK-06).
-			if !s.uncountedFailed.Has(pod.UID) && (!indexed || validIndex(pod, job)) &&
-				matchFailurePolicy(job.Spec.PodFailurePolicy, pod).count {
-				uncounted.Failed = append(uncounted.Failed, pod.UID)
+			if !s.uncountedFailed.Has(pod.UID) && (!indexed || validIndex(pod, job)) {
+				m := matchFailurePolicy(job.Spec.PodFailurePolicy, pod)
+				if m.count {
+					uncounted.Failed = append(uncounted.Failed, pod.UID)
+				}
+				f := podFailure{action: m.action}
+				if failed {
+					f.finishedAt = lastFinish(pod)
+				}
+				p.failures = append(p.failures, f)
 			}
 		}
 		if len(newIndexes)+len(uncounted.Succeeded)+len(uncounted.Failed) >= maxUncountedPods {

@@ -56,6 +56,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	if err != nil {
 		return 0, err
 	}
+	start := time.Now()
 	p := decide(input{
 		job:              shared,
 		pods:             pods,
@@ -65,7 +66,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		now:              c.clock.Now(),
 		tuning:           upstreamTuning,
 	})
-	return p.requeueAfter, c.apply(ctx, key, p)
+	err = c.apply(ctx, key, p)
+	c.metrics.synced(shared, syncAction(&p, satisfied), time.Since(start), err)
+	return p.requeueAfter, err
 }
 
 // claimPods returns the Job's pods: those it controls whose labels match its
