@@ -38,8 +38,8 @@ func testDescribe(t *testing.T, k *kubectl) {
 		golden string
 		args   []string
 	}{
-		{"describe-job", []string{"describe", "job", "report"}},
-		{"describe-cronjob", []string{"describe", "cronjob", "nightly"}},
+		{"describe-job", []string{"describe", "job", "report"}},          // KUBECTL-07
+		{"describe-cronjob", []string{"describe", "cronjob", "nightly"}}, // KUBECTL-08: the layout; the server supplies the object and events
 		{"describe-pod", []string{"describe", "pod", "bare"}},
 		{"describe-namespace", []string{"describe", "namespace", ns}},
 	}
