@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/controlplane"
 	"github.com/batchd/batchd/internal/datadir"
 	"github.com/batchd/batchd/internal/etcd"
@@ -21,6 +22,7 @@ type serverFlags struct {
 	etcdCA        string
 	noAgent       bool
 	nodeName      string
+	agentListen   string
 }
 
 func newServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
@@ -49,7 +51,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 				Listen:        f.listen,
 				Hosts:         f.hosts,
 				Log:           log,
-				Agent:         controlplane.AgentConfig{Disabled: f.noAgent, NodeName: f.nodeName},
+				Agent:         controlplane.AgentConfig{Disabled: f.noAgent, NodeName: f.nodeName, ListenAddress: f.agentListen},
 			})
 			if err != nil {
 				return err
@@ -74,5 +76,6 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 	fl.StringSliceVar(&f.hosts, "tls-san", nil, "(listen) extra host names or IPs for the serving certificate")
 	fl.BoolVar(&f.noAgent, "no-agent", false, "(agent) run no node agent in this process: pods then need a batchd agent on some machine")
 	fl.StringVar(&f.nodeName, "node-name", "", "(agent) name of this machine's Node; empty: the host name")
+	fl.StringVar(&f.agentListen, "agent-listen", agent.DefaultListenAddress, "(agent) address of the agent's endpoint (pod logs), like kubelet's port 10250; use :0 to pick a free port")
 	return cmd
 }
