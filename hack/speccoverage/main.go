@@ -34,6 +34,9 @@ const (
 var enforced = []string{
 	// Server-side printing (issue #3).
 	"KUBECTL-01", "KUBECTL-02", "KUBECTL-03", "KUBECTL-04", "KUBECTL-05", "KUBECTL-06",
+	// kubectl describe, wait, errors and create job with the Job
+	// controller (issue #4).
+	"KUBECTL-07", "KUBECTL-08", "KUBECTL-09", "KUBECTL-10", "KUBECTL-11",
 	// CronJobs and TTL-after-finished (issue #6). JOB- as a whole waits for
 	// the node agent's JOB-AGENT requirements.
 	"CRON-", "JOB-TTL-",
