@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,10 +19,6 @@ import (
 )
 
 const (
-	// agentPort is the port of the in-process agent's log endpoint. It is
-	// kubelet's port and `batchd server` has no flag to move it, so only
-	// one server with an agent can run on the machine at a time.
-	agentPort = "10250"
 	// Log messages startAgentServer waits for, besides readyMsg.
 	runtimeReadyMsg = "Pod runtime ready"
 	agentStartedMsg = "Node agent started"
@@ -59,12 +54,6 @@ func startAgentServer(t *testing.T) *agentServer {
 	if os.Geteuid() != 0 {
 		t.Skip("the node agent's hostproc runtime needs root (namespaces, mounts, cgroups)")
 	}
-	if ln, err := net.Listen("tcp", ":"+agentPort); err != nil {
-		t.Fatalf("port %s, which batchd server's in-process agent always listens on, is taken (another batchd server or agent running?): %v", agentPort, err)
-	} else {
-		ln.Close()
-	}
-
 	env := os.Environ()
 	if _, err := os.Stat(filepath.Join(filepath.Dir(batchdBinary), "batchd-pod")); err != nil {
 		if dir, err := buildPodHelper(t); err != nil {
@@ -80,6 +69,8 @@ func startAgentServer(t *testing.T) *agentServer {
 		"--log-format", "json",
 		"--data-dir", dir,
 		"--listen", "127.0.0.1:0",
+		// Not kubelet's fixed port: other servers with agents may run.
+		"--agent-listen", ":0",
 	)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logs, logs
