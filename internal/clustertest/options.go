@@ -21,6 +21,13 @@ func WithJobBatchPeriod(d time.Duration) Option {
 	return func(cfg *controlplane.Config) { cfg.JobController.BatchPeriod = d }
 }
 
+// WithUpstreamJobBatching makes the Job controller wait its whole batch
+// period after every pod event, as upstream does, instead of adapting the
+// wait to the Job's size.
+func WithUpstreamJobBatching() Option {
+	return func(cfg *controlplane.Config) { cfg.JobController.MinBatchPeriod = -1 }
+}
+
 // WithoutJobController runs no Job controller, for tests that run their
 // own (with fault injection, say).
 func WithoutJobController() Option {

@@ -39,17 +39,27 @@ type controllers struct {
 }
 
 // JobControllerConfig tunes the Job controller, for tests. The zero value
-// is upstream's behaviour.
+// is batchd's default: upstream's behaviour, with adaptive batching.
 type JobControllerConfig struct {
 	// Clock dates Job status and times deadlines and pod failure backoff
 	// (nil: the real clock).
 	Clock clock.WithDelayedExecution
-	// BatchPeriod is how long pod events wait to coalesce into one sync
+	// BatchPeriod is the longest pod events wait to coalesce into one sync
 	// (0: upstream's 1 s; negative: no wait).
 	BatchPeriod time.Duration
+	// MinBatchPeriod is the shortest they wait: between the two, the wait
+	// follows what the Job's syncs cost (see job.Config). 0:
+	// DefaultJobMinBatchPeriod; negative: always BatchPeriod, as upstream.
+	MinBatchPeriod time.Duration
 	// Disabled leaves Jobs to a controller the test runs itself.
 	Disabled bool
 }
+
+// DefaultJobMinBatchPeriod is the shortest wait of the Job controller's
+// adaptive batching. Upstream waits 1 s after every pod event, which makes
+// a one-pod Job take over 2 s; batchd waits in proportion to what a Job's
+// sync costs, from a few milliseconds for small Jobs up to upstream's 1 s.
+const DefaultJobMinBatchPeriod = 5 * time.Millisecond
 
 // TimedControllersConfig tunes the controllers that act at times they
 // compute, the CronJob and the TTL-after-finished controllers, for tests.
@@ -154,14 +164,15 @@ func newControllers(cfg *rest.Config, cpcfg Config, reg prometheus.Registerer, l
 			return nil, err
 		}
 		jc, err := job.New(job.Config{
-			Metrics:     jm,
-			Client:      client,
-			Jobs:        factory.Batch().V1().Jobs(),
-			Pods:        factory.Core().V1().Pods(),
-			Recorder:    c.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "job-controller"}),
-			Clock:       cpcfg.JobController.Clock,
-			BatchPeriod: cpcfg.JobController.BatchPeriod,
-			Log:         log,
+			Metrics:        jm,
+			Client:         client,
+			Jobs:           factory.Batch().V1().Jobs(),
+			Pods:           factory.Core().V1().Pods(),
+			Recorder:       c.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "job-controller"}),
+			Clock:          cpcfg.JobController.Clock,
+			BatchPeriod:    cpcfg.JobController.BatchPeriod,
+			MinBatchPeriod: jobMinBatchPeriod(cpcfg.JobController.MinBatchPeriod),
+			Log:            log,
 		})
 		if err != nil {
 			return nil, err
@@ -232,4 +243,12 @@ func (c *controllers) run(ctx context.Context, synced func()) error {
 		g.Go(func() error { return run(gctx) })
 	}
 	return g.Wait()
+}
+
+// jobMinBatchPeriod applies DefaultJobMinBatchPeriod to a zero setting.
+func jobMinBatchPeriod(d time.Duration) time.Duration {
+	if d == 0 {
+		return DefaultJobMinBatchPeriod
+	}
+	return d
 }

@@ -57,6 +57,11 @@ type Config struct {
 	Workers int
 	// Metrics receives the job_controller_* metrics. nil: none.
 	Metrics *Metrics
+	// MinBatchPeriod, when positive, makes batching adaptive: pod events
+	// and status-only Job updates wait about ten times as long as the
+	// Job's last sync took, at least MinBatchPeriod and at most
+	// BatchPeriod. Zero or negative: always BatchPeriod, as upstream.
+	MinBatchPeriod time.Duration
 	// BatchPeriod is how long pod events and status-only Job updates wait
 	// so that several coalesce into one sync. 0: 1 s, as upstream;
 	// negative: no wait.
@@ -81,6 +86,7 @@ type Controller struct {
 	metrics  *Metrics
 	workers  int
 	batch    time.Duration
+	batcher  *batcher
 }
 
 // New validates cfg and registers the controller's informer handlers. It
@@ -124,6 +130,7 @@ func New(cfg Config) (*Controller, error) {
 	case c.batch < 0:
 		c.batch = 0
 	}
+	c.batcher = newBatcher(cfg.MinBatchPeriod, c.batch)
 	c.expect = newExpectations(c.clock)
 	c.timers = newTimers(c.clock)
 	limiter := func() workqueue.TypedRateLimiter[cache.ObjectName] {
@@ -245,7 +252,7 @@ func (c *Controller) updateJob(oldObj, newObj any) {
 		return
 	}
 	if job.Generation == old.Generation {
-		c.enqueue(job, c.batch)
+		c.enqueueBatched(job)
 	} else {
 		c.enqueue(job, 0)
 	}
@@ -345,14 +352,14 @@ func (c *Controller) addPod(obj any) {
 			return
 		}
 		c.expect.observe(cache.MetaObjectToName(job), 1, 0)
-		c.enqueue(job, c.batch)
+		c.enqueueBatched(job)
 		return
 	}
 	if hasTrackingFinalizer(pod) {
 		c.orphans.Add(cache.MetaObjectToName(pod))
 	}
 	for _, job := range c.jobsSelecting(pod) {
-		c.enqueue(job, c.batch)
+		c.enqueueBatched(job)
 	}
 }
 
@@ -375,7 +382,7 @@ func (c *Controller) updatePod(oldObj, newObj any) {
 			if finalizerGone {
 				c.removals.observed(cache.MetaObjectToName(job), pod.UID)
 			}
-			c.enqueue(job, c.batch)
+			c.enqueueBatched(job)
 		}
 	}
 	if ref != nil {
@@ -386,7 +393,7 @@ func (c *Controller) updatePod(oldObj, newObj any) {
 		if finalizerGone {
 			c.removals.observed(cache.MetaObjectToName(job), pod.UID)
 		}
-		c.enqueue(job, c.batch)
+		c.enqueueBatched(job)
 		return
 	}
 	if hasTrackingFinalizer(pod) {
@@ -394,7 +401,7 @@ func (c *Controller) updatePod(oldObj, newObj any) {
 	}
 	if refChanged || !reflect.DeepEqual(pod.Labels, old.Labels) {
 		for _, job := range c.jobsSelecting(pod) {
-			c.enqueue(job, c.batch)
+			c.enqueueBatched(job)
 		}
 	}
 }
@@ -434,7 +441,7 @@ func (c *Controller) deletePod(obj any, final bool) {
 	if final || !hasTrackingFinalizer(pod) {
 		c.removals.observed(key, pod.UID)
 	}
-	c.enqueue(job, c.batch)
+	c.enqueueBatched(job)
 }
 
 // timers fire delayed syncs on the controller's clock (deadlines and pod

@@ -28,7 +28,8 @@ type faults struct {
 	mu       sync.Mutex
 	requests []string // "METHOD path" of every request
 	bodies   map[string][]string
-	fail     func(method, path string, n int) int // status to return, 0 to pass
+	fail     func(method, path string, n int) int             // status to return, 0 to pass
+	hold     func(method, path string, n int) <-chan struct{} // when non-nil and it returns a channel, the request waits for it to close
 	count    map[string]int
 	next     http.RoundTripper
 }
@@ -48,7 +49,18 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	if f.fail != nil {
 		status = f.fail(r.Method, r.URL.Path, n)
 	}
+	var gate <-chan struct{}
+	if f.hold != nil {
+		gate = f.hold(r.Method, r.URL.Path, n)
+	}
 	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
 	if status != 0 {
 		body := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected","reason":"InternalError","code":500}`
 		if status == http.StatusConflict {
@@ -108,23 +120,38 @@ func faultEnv(t *testing.T, f *faults) *env {
 
 // JOB-POD-08 JOB-POD-09 JOB-SYNC-03
 func TestSlowStartStopsAtAFailedBatch(t *testing.T) {
-	f := &faults{fail: func(method, path string, n int) int {
-		if method == http.MethodPost && strings.HasSuffix(path, "/pods") && n == 4 {
-			return http.StatusInternalServerError
-		}
-		return 0
-	}}
+	isCreate := func(method, path string) bool { return method == http.MethodPost && strings.HasSuffix(path, "/pods") }
+	release := make(chan struct{})
+	f := &faults{
+		fail: func(method, path string, n int) int {
+			if isCreate(method, path) && n == 4 {
+				return http.StatusInternalServerError
+			}
+			return 0
+		},
+		// Creations after the first sync's seven wait until the test has
+		// looked, however slow the machine and however soon the retry.
+		hold: func(method, path string, n int) <-chan struct{} {
+			if isCreate(method, path) && n > 7 {
+				return release
+			}
+			return nil
+		},
+	}
 	e := faultEnv(t, f)
 	job := e.create(t, "slow", jobtest.Completions(10), jobtest.Parallelism(10))
 	jobtest.AwaitEvent(t, e.c, job, "FailedCreate", "Error creating:")
 	// Batches of 1, 2 and 4 were tried; the failure in the third skips
-	// the rest of that sync.
-	if got := f.countOf("POST /api/v1/namespaces/" + e.ns + "/pods"); got != 7 {
-		t.Errorf("%d pod creations before the retry, want 7", got)
+	// the rest of that sync. A retry may have begun: its first batch, of
+	// one, waits on the gate. Without the skip, a fourth batch of three
+	// would have been sent at once.
+	if got := f.countOf("POST /api/v1/namespaces/" + e.ns + "/pods"); got != 7 && got != 8 {
+		t.Errorf("%d pod creations before the retry went through, want 7 (plus 1 waiting retry)", got)
 	}
 	if got := len(e.pods(t, job)); got != 6 {
 		t.Errorf("%d pods after the failed batch, want 6", got)
 	}
+	close(release)
 	e.active(t, job, 10) // the retry creates the rest
 }
 

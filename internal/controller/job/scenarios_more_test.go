@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/batchd/batchd/internal/clustertest"
 	"github.com/batchd/batchd/internal/jobtest"
 )
 
@@ -25,7 +26,6 @@ var podScenarios = []scenario{
 
 var indexedScenarios = []scenario{
 	{"JOB-IDX-03 long job names are cut in generateName", testLongIndexedName},
-	{"JOB-IDX-06 JOB-IDX-07 JOB-IDX-10 duplicate and invalid indexes are removed", testBadIndexes},
 	{"JOB-IDX-11 elastic indexed job scales down and up", testElastic},
 	{"JOB-BLI-06 maxFailedIndexes exceeded fails the job", testMaxFailedIndexes},
 	{"JOB-PFP-13 JOB-BLI-03 a FailIndex rule fails the index at once", testFailIndexRule},
@@ -45,7 +45,6 @@ var lifecycleScenarios = []scenario{
 	{"JOB-SUS-06 JOB-SUS-09 suspension keeps counters and allows template changes", testSuspendKeepsCounters},
 	{"JOB-SUS-07 completions 0 completes while suspended", testSuspendedZeroCompletions},
 	{"JOB-SYNC-04 JOB-COND-10 JOB-GC-06 a finished job is left alone", testFinishedJobUntouched},
-	{"JOB-STAT-07 JOB-SYNC-02 status is written only on change, pod events are batched", testStatusWrites},
 	{"JOB-STAT-08 jobs can be listed by status.successful", testFieldSelector},
 	{"JOB-COND-12 surplus successes warn TooManySucceededPods", testTooManySucceeded},
 	{"JOB-GC-03 JOB-SYNC-09 foreground deletion strips finalizers and creates nothing", testForegroundDeletion},
@@ -179,6 +178,17 @@ func extraPod(t *testing.T, e *env, job *batchv1.Job, index string, phase corev1
 		must(t, e.node.Fail(t.Context(), got, 1))
 	}
 	return got
+}
+
+// TestBadIndexes runs with upstream's fixed batch period: the test makes a
+// pod with an invalid index and fails it just after, and only the batch
+// period makes the controller see it failed rather than active (an active
+// one it would rightly delete).
+func TestBadIndexes(t *testing.T) {
+	t.Run("JOB-IDX-06 JOB-IDX-07 JOB-IDX-10 duplicate and invalid indexes are removed", func(t *testing.T) {
+		t.Parallel()
+		testBadIndexes(t, newEnv(t, clustertest.Start(t, clustertest.WithUpstreamJobBatching())))
+	})
 }
 
 func testBadIndexes(t *testing.T, e *env) {
@@ -379,6 +389,15 @@ func testFinishedJobUntouched(t *testing.T, e *env) {
 	e.update(t, job, func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](3) })
 	e.stays(t, job, 1500*time.Millisecond, "nothing changes", func(j *batchv1.Job, pods []*corev1.Pod) bool {
 		return len(pods) == 1 && slices.Equal(jobtest.ConditionTypes(j), jobtest.ConditionTypes(done)) && j.Status.Succeeded == 1
+	})
+}
+
+// TestStatusWrites runs with upstream's fixed batch period: batchd's
+// default adapts it to the Job's size (see TestAdaptiveBatching).
+func TestStatusWrites(t *testing.T) {
+	t.Run("JOB-STAT-07 JOB-SYNC-02 status is written only on change, pod events are batched", func(t *testing.T) {
+		t.Parallel()
+		testStatusWrites(t, newEnv(t, clustertest.Start(t, clustertest.WithUpstreamJobBatching())))
 	})
 }
 

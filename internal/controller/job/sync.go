@@ -23,6 +23,7 @@ import (
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Duration, error) {
 	shared, err := c.jobs.Jobs(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
+		c.batcher.forget(key)
 		c.expect.forget(key)
 		c.removals.forget(key)
 		c.backoffs.forget(key)
@@ -67,7 +68,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		tuning:           upstreamTuning,
 	})
 	err = c.apply(ctx, key, p)
-	c.metrics.synced(shared, syncAction(&p, satisfied), time.Since(start), err)
+	took := time.Since(start)
+	c.batcher.synced(key, took)
+	c.metrics.synced(shared, syncAction(&p, satisfied), took, err)
 	return p.requeueAfter, err
 }
 
