@@ -35,6 +35,13 @@ type apiFlags struct {
 	serialWatch   int
 	listObjects   int
 	connPerClient bool
+
+	podList         int
+	fanoutWatchers  int
+	fanoutEvents    int
+	fanoutInterval  time.Duration
+	mutatingClients int
+	mutatingCalls   int
 }
 
 func parseAPIFlags(args []string, stderr io.Writer) (apiFlags, error) {
@@ -60,6 +67,12 @@ func parseAPIFlags(args []string, stderr io.Writer) (apiFlags, error) {
 	fs.IntVar(&f.serialWatch, "serial-watch-events", 300, "objects created per watch run with one writer")
 	fs.IntVar(&f.listObjects, "list", 10000, "ConfigMaps in the namespace listed by the list figure; 0 skips it")
 	fs.BoolVar(&f.connPerClient, "conn-per-client", false, "give each client its own clientset and HTTP/2 connection instead of sharing one")
+	fs.IntVar(&f.podList, "pod-list", 10000, "pods in the namespace listed by the pod list figure; 0 skips it")
+	fs.IntVar(&f.fanoutWatchers, "fanout-watchers", 50, "watchers of the watch fan-out figure, each on its own connection; 0 skips it")
+	fs.IntVar(&f.fanoutEvents, "fanout-events", 200, "objects created (events awaited at every watcher) per fan-out run")
+	fs.DurationVar(&f.fanoutInterval, "fanout-interval", 10*time.Millisecond, "time between the fan-out writer's creates")
+	fs.IntVar(&f.mutatingClients, "mutating-clients", 50, "concurrent clients of the mutating-call figure, each on its own connection; 0 skips it")
+	fs.IntVar(&f.mutatingCalls, "mutating-calls", 3000, "mutating calls (create, update, delete in turn) per run")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -88,6 +101,10 @@ func parseAPIFlags(args []string, stderr io.Writer) (apiFlags, error) {
 	}
 	if f.listObjects < 0 || f.timeout <= 0 {
 		fmt.Fprintln(stderr, "-list must not be negative and -timeout must be positive")
+		return f, errUsage
+	}
+	if f.podList < 0 || f.fanoutWatchers < 0 || f.fanoutEvents < 1 || f.fanoutInterval < 0 || f.mutatingClients < 0 || f.mutatingCalls < 3 {
+		fmt.Fprintln(stderr, "-pod-list, -fanout-watchers and -mutating-clients must not be negative, -fanout-events at least 1, -mutating-calls at least 3")
 		return f, errUsage
 	}
 	return f, nil
@@ -284,7 +301,26 @@ func (b *apiBench) measure(ctx context.Context) error {
 		}
 	}
 	if b.flags.listObjects > 0 {
-		return b.listRuns(ctx)
+		if err := b.listRuns(ctx); err != nil {
+			return err
+		}
+	}
+	for run := 1; run <= b.flags.runs; run++ {
+		for _, ct := range b.flags.contentTypes {
+			if b.flags.fanoutWatchers > 0 {
+				if err := b.fanoutRun(ctx, run, ct); err != nil {
+					return err
+				}
+			}
+			if b.flags.mutatingClients > 0 {
+				if err := b.mutatingRun(ctx, run, ct); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if b.flags.podList > 0 {
+		return b.podListRuns(ctx)
 	}
 	return nil
 }

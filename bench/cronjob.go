@@ -32,6 +32,7 @@ type cronFlags struct {
 	noJobs   bool
 	lead     time.Duration
 	timeout  time.Duration
+	jsonPath string
 }
 
 func parseCronFlags(args []string, stderr io.Writer) (cronFlags, error) {
@@ -52,6 +53,7 @@ func parseCronFlags(args []string, stderr io.Writer) (cronFlags, error) {
 	fs.BoolVar(&f.noJobs, "no-job-controller", false, "run no Job controller, so the Jobs get no pods (by default each Job gets one, as in production)")
 	fs.DurationVar(&f.lead, "lead", 15*time.Second, "with the real clock, the least time left before the boundary once the CronJobs are being created; else the next minute is used")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "total time budget")
+	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this `file`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -84,6 +86,7 @@ func runCron(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		return err
 	}
 	goroutinesBefore := runtime.NumGoroutine()
+	started := time.Now()
 	tmp, err := os.MkdirTemp("", "batchd-bench-")
 	if err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
@@ -138,6 +141,11 @@ func runCron(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	stopErr := srv.stop()
 	if err := writeCronTable(stdout, f, runs, loadStart, loadAverage()); err != nil {
 		return err
+	}
+	if f.jsonPath != "" {
+		if err := cronResults(f, runs, started, loadStart).writeJSON(f.jsonPath); err != nil {
+			return err
+		}
 	}
 	if n := waitGoroutines(goroutinesBefore, 5*time.Second); n > goroutinesBefore {
 		fmt.Fprintf(stderr, "bench: %d goroutines still running after shutdown (%d at start)\n", n, goroutinesBefore)
@@ -242,6 +250,41 @@ func benchCronJob(name, schedule string) *batchv1.CronJob {
 	}
 }
 
+// cronRows are the figures of the cron table, in order.
+var cronRows = []struct {
+	name, unit string
+	get        func(cronRun) float64
+}{
+	{"boundary to last Job created", "ms", func(r cronRun) float64 { return r.last }},
+	{"schedule lag p50", "ms", func(r cronRun) float64 { return r.p50 }},
+	{"schedule lag p99", "ms", func(r cronRun) float64 { return r.p99 }},
+	{"boundary to first Job created", "ms", func(r cronRun) float64 { return r.first }},
+	{"Jobs created per second", "jobs/s", func(r cronRun) float64 { return r.rate }},
+	{"creating the CronJobs (setup)", "ms", func(r cronRun) float64 { return r.create }},
+}
+
+// cronResults turns the runs into the suite's JSON form.
+func cronResults(f cronFlags, runs []cronRun, started time.Time, loadStart [3]float64) *results {
+	res := newResults("cron")
+	res.Started, res.LoadStart = started, loadStart
+	clock := "real (lag from the minute boundary, including the controller's 100 ms padding)"
+	if f.fake {
+		clock = "fake (lag from stepping the clock to the boundary + 100 ms)"
+	}
+	res.param("cron", fmt.Sprintf("%d CronJobs due at one minute; clock %s; etcd fsync %v; Job controller %v", f.cronJobs, clock, !f.noFsync, !f.noJobs))
+	scen := fmt.Sprintf("cron %d due at once", f.cronJobs)
+	if f.fake {
+		scen += ", fake clock"
+	}
+	for _, r := range runs {
+		for _, row := range cronRows {
+			res.add(scen, row.name, row.unit, row.get(r))
+		}
+	}
+	res.finish()
+	return res
+}
+
 func writeCronTable(w io.Writer, f cronFlags, runs []cronRun, loadStart, loadEnd [3]float64) error {
 	clock := "real: lag from the minute boundary, so it includes the controller's 100 ms padding"
 	if f.fake {
@@ -252,18 +295,7 @@ func writeCronTable(w io.Writer, f cronFlags, runs []cronRun, loadStart, loadEnd
 	fmt.Fprintf(w, "load average %s at the start, %s at the end; GOMAXPROCS %d\n\n", fmtLoad(loadStart), fmtLoad(loadEnd), runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tunit\tmedian\t(min-max)")
-	rows := []struct {
-		name, unit string
-		get        func(cronRun) float64
-	}{
-		{"boundary to last Job created", "ms", func(r cronRun) float64 { return r.last }},
-		{"schedule lag p50", "ms", func(r cronRun) float64 { return r.p50 }},
-		{"schedule lag p99", "ms", func(r cronRun) float64 { return r.p99 }},
-		{"boundary to first Job created", "ms", func(r cronRun) float64 { return r.first }},
-		{"Jobs created per second", "jobs/s", func(r cronRun) float64 { return r.rate }},
-		{"creating the CronJobs (setup)", "ms", func(r cronRun) float64 { return r.create }},
-	}
-	for _, row := range rows {
+	for _, row := range cronRows {
 		var vs []float64
 		for _, r := range runs {
 			vs = append(vs, row.get(r))

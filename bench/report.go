@@ -33,6 +33,14 @@ var (
 	figWatchFirst     = figure{9, "first event of a new watch", "ms"}
 	figList           = figure{10, "full list", "ms"}
 	figListSize       = figure{11, "full list response size", "KiB"}
+	figPodList        = figure{12, "pod list", "ms"}
+	figPodListSize    = figure{13, "pod list response size", "KiB"}
+	figFanoutP50      = figure{14, "watch fan-out, event at all watchers p50", "ms"}
+	figFanoutP99      = figure{15, "watch fan-out, event at all watchers p99", "ms"}
+	figFanoutEachP99  = figure{16, "watch fan-out, event at each watcher p99", "ms"}
+	figMutateRate     = figure{17, "mutating calls", "calls/s"}
+	figMutateP50      = figure{18, "mutating call latency p50", "ms"}
+	figMutateP99      = figure{19, "mutating call latency p99", "ms"}
 )
 
 // result is one cell of the table: a figure for a number of clients and a
@@ -69,6 +77,9 @@ type report struct {
 	WatchEvents   int        `json:"watch_events_per_run"`
 	SerialWatch   int        `json:"serial_watch_events_per_run"`
 	ListObjects   int        `json:"list_objects"`
+	PodList       int        `json:"pod_list,omitempty"`
+	Fanout        string     `json:"fanout,omitempty"`
+	Mutating      string     `json:"mutating,omitempty"`
 	LoadStart     [3]float64 `json:"load_average_start"`
 	LoadEnd       [3]float64 `json:"load_average_end"`
 	Results       []*result  `json:"results"`
@@ -79,7 +90,16 @@ func newReport(f apiFlags) *report {
 	if f.connPerClient {
 		conns = "a clientset and HTTP/2 connection per client; the watcher has its own"
 	}
+	var fanout, mutating string
+	if f.fanoutWatchers > 0 {
+		fanout = fmt.Sprintf("%d watchers, each on its own connection; %d events per run, one created every %v", f.fanoutWatchers, f.fanoutEvents, f.fanoutInterval)
+	}
+	if f.mutatingClients > 0 {
+		mutating = fmt.Sprintf("%d clients, each on its own connection; %d calls per run (ConfigMap create, update, delete in turn)", f.mutatingClients, f.mutatingCalls)
+	}
 	return &report{
+		Fanout:        fanout,
+		Mutating:      mutating,
 		Benchmark:     "api",
 		Started:       time.Now(),
 		GoVersion:     runtime.Version(),
@@ -94,6 +114,7 @@ func newReport(f apiFlags) *report {
 		WatchEvents:   f.watchEvents,
 		SerialWatch:   f.serialWatch,
 		ListObjects:   f.listObjects,
+		PodList:       f.podList,
 		LoadStart:     loadAverage(),
 	}
 }
