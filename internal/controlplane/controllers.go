@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/batchd/batchd/internal/controller"
 	"github.com/batchd/batchd/internal/controller/cronjob"
 	"github.com/batchd/batchd/internal/controller/gc"
 	"github.com/batchd/batchd/internal/controller/job"
@@ -114,7 +115,7 @@ func newControllers(cfg *rest.Config, cpcfg Config, reg prometheus.Registerer, l
 	if err != nil {
 		return nil, fmt.Errorf("building loopback metadata client: %w", err)
 	}
-	factory := informers.NewSharedInformerFactory(client, informerResync)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, informerResync, informers.WithTransform(controller.DropManagedFields))
 	c := &controllers{client: client, informers: factory, events: record.NewBroadcaster()}
 
 	nsc, err := namespace.New(namespace.Config{

@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/lru"
+
+	shared "github.com/batchd/batchd/internal/controller"
 )
 
 // Defaults and limits.
@@ -129,7 +131,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	c.resources = rs
 
-	factory := metadatainformer.NewSharedInformerFactory(c.metadata, informerResync)
+	factory := metadatainformer.NewSharedInformerFactoryWithOptions(c.metadata, informerResync, metadatainformer.WithTransform(shared.DropManagedFields))
 	var synced []cache.InformerSynced
 	for _, r := range rs.watched {
 		reg, err := factory.ForResource(r.gvr).Informer().AddEventHandler(c.handler(r.gvk()))
