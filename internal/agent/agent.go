@@ -10,11 +10,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
 	"github.com/batchd/batchd/internal/podruntime"
@@ -37,9 +40,21 @@ type Config struct {
 	// Token is the bearer token callers of the agent's endpoints present.
 	Token string
 	// ServiceHost and ServicePort, when set, are given to containers as
-	// KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT(_HTTPS), the
-	// API server's address, as kubelet does for the kubernetes service.
+	// KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT(_HTTPS) and the
+	// KUBERNETES_PORT_* variables, the API server's address, as kubelet
+	// does for the kubernetes service.
 	ServiceHost, ServicePort string
+	// CACert is the API server's CA certificate (PEM), mounted in
+	// containers as the service account's ca.crt (serviceaccount.go).
+	// Empty: no ca.crt.
+	CACert []byte
+	// ShutdownGracePeriod enables graceful node shutdown (kubelet's
+	// shutdownGracePeriod, shutdown.go): when Run's ctx ends, the pods
+	// still running are marked DisruptionTarget, stopped within this
+	// period (or their own shorter terminationGracePeriodSeconds) and
+	// reported Failed before Run returns. 0, upstream's default: pods are
+	// left running for the next agent to adopt.
+	ShutdownGracePeriod time.Duration
 	// Log receives the agent's logs. nil: slog.Default().
 	Log *slog.Logger
 	// Clock drives backoffs, deadlines and heartbeats. nil: the real clock.
@@ -60,6 +75,11 @@ type Agent struct {
 	hostIP string
 	// listenPort is the endpoint's port once listening.
 	listenPort int
+
+	// recorder is set by Run and sas by watchPods, before any worker
+	// starts; both are read-only after.
+	recorder record.EventRecorder
+	sas      corelisters.ServiceAccountLister
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
@@ -91,6 +111,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
+	if cfg.ShutdownGracePeriod < 0 {
+		return nil, fmt.Errorf("agent: ShutdownGracePeriod is %v, want 0 or more", cfg.ShutdownGracePeriod)
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: state directory: %w", err)
 	}
@@ -105,7 +128,8 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) NodeName() string { return a.node }
 
 // Run registers the node and runs its pods until ctx ends. Pods keep
-// running in the runtime when it returns (a restarted agent adopts them).
+// running in the runtime when it returns (a restarted agent adopts them),
+// unless Config.ShutdownGracePeriod is set: then they are stopped first.
 func (a *Agent) Run(ctx context.Context) error {
 	states, err := a.rt.List(ctx)
 	if err != nil {
@@ -123,13 +147,26 @@ func (a *Agent) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	a.ensureMountPoints()
 	a.log.Info("Node agent started", "hostIP", a.hostIP, "adoptable", len(states))
+	// Pod workers run under podsCtx, which outlives ctx by the node
+	// shutdown, if any: they still write statuses and events while they
+	// stop their pods.
+	podsCtx, stopPods := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPods()
+	recorder, stopRecorder := newRecorder(podsCtx, a.client, a.node)
+	defer stopRecorder()
+	a.recorder = recorder
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.serve(gctx, ln) })
 	g.Go(func() error { return a.runLease(gctx) })
 	g.Go(func() error { return a.runNodeStatus(gctx) })
-	g.Go(func() error { return a.watchPods(gctx) })
+	g.Go(func() error { return a.watchPods(gctx, podsCtx) })
 	err = g.Wait()
+	if ctx.Err() != nil && a.cfg.ShutdownGracePeriod > 0 {
+		a.shutdown(podsCtx)
+	}
+	stopPods()
 	a.wg.Wait()
 	if ctx.Err() != nil {
 		return nil

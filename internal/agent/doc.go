@@ -22,6 +22,29 @@
 // is confirmed with gracePeriodSeconds 0 and a UID precondition. A pod that
 // already finished is just confirmed.
 //
+// # Probes, termination messages, service accounts
+//
+// probes.go runs startup, liveness and readiness probes (exec through the
+// runtime's ExecSync; httpGet and tcpSocket against the pod IP, which is
+// the node's): readiness makes the containers' ready and the pod's Ready
+// condition, a failed liveness or startup probe kills the container
+// (events Unhealthy, Killing) and restarts it unless restartPolicy is
+// Never. termination.go gives every container run a termination message
+// file at terminationMessagePath and reads it, or the log with
+// FallbackToLogsOnError, into state.terminated.message, with kubelet's
+// limits. serviceaccount.go mounts the service account directory (ca.crt
+// and namespace; no token, which batchd cannot mint). The agent creates
+// /dev/termination-log and that directory, empty, on the host once, so
+// that hostproc containers bind mount over them instead of building a
+// private root (ensureMountPoints).
+//
+// # Node shutdown
+//
+// With Config.ShutdownGracePeriod, stopping the agent stops its running
+// pods as kubelet's graceful node shutdown does (shutdown.go): condition
+// DisruptionTarget (TerminationByKubelet) first, then SIGTERM within the
+// grace period, then phase Failed, reason Terminated (JOB-AGENT-06).
+//
 // # Restarts of the agent
 //
 // The runtime records every pod and container (podruntime.Runtime.List). At
@@ -39,9 +62,11 @@
 //
 // # Not covered (yet)
 //
-// Probes (readiness is "running"), the terminationMessagePath file (only
-// terminationMessagePolicy FallbackToLogsOnError is honoured), the
-// service account token volume, imageID beyond the image name, image to
-// tool-directory mapping, exec, DisruptionTarget (JOB-AGENT-06), /var/log/pods
-// and /var/log/containers links, and node status reflecting pressure.
+// gRPC probes (they count as succeeding), the service account token
+// itself, runAsUser and the rest of securityContext, lifecycle hooks,
+// imageID beyond the image name, image to tool-directory mapping,
+// kubectl exec, attach and port-forward, disruptions other than a node
+// shutdown (node-pressure eviction), the Node's NotReady while shutting
+// down, /var/log/pods and /var/log/containers links, and node status
+// reflecting pressure.
 package agent

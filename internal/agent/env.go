@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,16 @@ func (a *Agent) containerSpec(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	if err != nil {
 		return podruntime.ContainerSpec{}, err
 	}
+	if m, ok, err := a.serviceAccountMount(pod, c); err != nil {
+		return podruntime.ContainerSpec{}, err
+	} else if ok {
+		mounts = append(mounts, m)
+	}
+	if m, ok, err := a.terminationMount(pod, c, attempt); err != nil {
+		return podruntime.ContainerSpec{}, err
+	} else if ok {
+		mounts = append(mounts, m)
+	}
 	return podruntime.ContainerSpec{
 		Name:       c.Name,
 		Attempt:    attempt,
@@ -79,10 +90,19 @@ func (a *Agent) containerEnv(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 		}
 		vars[k] = v
 	}
-	if a.cfg.ServiceHost != "" {
-		set("KUBERNETES_SERVICE_HOST", a.cfg.ServiceHost)
-		set("KUBERNETES_SERVICE_PORT", a.cfg.ServicePort)
-		set("KUBERNETES_SERVICE_PORT_HTTPS", a.cfg.ServicePort)
+	if h, p := a.cfg.ServiceHost, a.cfg.ServicePort; h != "" {
+		// The kubernetes service's variables, in kubelet's order (its
+		// port is named https).
+		addr := "tcp://" + net.JoinHostPort(h, p)
+		prefix := "KUBERNETES_PORT_" + p + "_TCP"
+		set("KUBERNETES_SERVICE_HOST", h)
+		set("KUBERNETES_SERVICE_PORT", p)
+		set("KUBERNETES_SERVICE_PORT_HTTPS", p)
+		set("KUBERNETES_PORT", addr)
+		set(prefix, addr)
+		set(prefix+"_PROTO", "tcp")
+		set(prefix+"_PORT", p)
+		set(prefix+"_ADDR", h)
 	}
 	for _, from := range c.EnvFrom {
 		var data map[string]string

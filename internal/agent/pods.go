@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
@@ -43,8 +42,18 @@ type worker struct {
 	startAt time.Time
 	inits   []*ctr
 	mains   []*ctr
-	// failReason/failMessage make the pod Failed (DeadlineExceeded).
+	// failReason/failMessage make the pod Failed (DeadlineExceeded,
+	// Terminated by a node shutdown).
 	failReason, failMessage string
+	// disruption is the DisruptionTarget condition the agent adds when it
+	// stops the pod for a disruption (JOB-AGENT-06).
+	disruption *corev1.PodCondition
+
+	// shutdownCh asks runPod to stop the pod for a node shutdown, within
+	// the given grace period; podDone is closed once runPod has returned
+	// (or was never needed).
+	shutdownCh chan time.Duration
+	podDone    chan struct{}
 
 	dirty   chan struct{}
 	writeMu sync.Mutex
@@ -65,10 +74,26 @@ type ctr struct {
 	last    *podruntime.ExitStatus // previous attempt
 	waiting string                 // reason while not running and not exited (or in backoff)
 	backoff int                    // consecutive restarts for the backoff
+
+	// Probe results of the current run (probes.go).
+	started   bool // the startup probe succeeded, or there is none
+	ready     bool // the readiness probe succeeded (successThreshold times)
+	probeKill bool // the run was killed for a failed liveness or startup probe
+}
+
+// isReady is kubelet's container readiness: running, started, and the
+// readiness probe (if any) passing.
+func (c *ctr) isReady() bool {
+	return c.running && c.started && (c.spec.ReadinessProbe == nil || c.ready)
 }
 
 func newWorker(a *Agent, pod *corev1.Pod, adopted *podruntime.PodState) *worker {
-	w := &worker{a: a, policy: pod.Spec.RestartPolicy, adopted: adopted, pod: pod, wake: make(chan struct{}, 1), dirty: make(chan struct{}, 1)}
+	w := &worker{a: a, policy: pod.Spec.RestartPolicy, adopted: adopted, pod: pod, wake: make(chan struct{}, 1), dirty: make(chan struct{}, 1),
+		shutdownCh: make(chan time.Duration, 1), podDone: make(chan struct{})}
+	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason != "" {
+		// A reason the agent gave before a restart stays.
+		w.failReason, w.failMessage = pod.Status.Reason, pod.Status.Message
+	}
 	initReason := "PodInitializing"
 	mainReason := "ContainerCreating"
 	if len(pod.Spec.InitContainers) > 0 {
@@ -123,6 +148,7 @@ func (w *worker) run(ctx context.Context) {
 	if !finished && pod.DeletionTimestamp == nil || w.adopted != nil {
 		w.runPod(wctx, &wg)
 	}
+	close(w.podDone)
 	if ctx.Err() != nil {
 		return
 	}
@@ -232,6 +258,9 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 				w.writeNow(ctx)
 				return
 			}
+		case grace := <-w.shutdownCh:
+			w.disrupt(ctx, grace, stopLoops, done)
+			return
 		case <-w.mainsDone():
 			// Main containers are done (no restart pending): stop sidecars
 			// so that the pod, and a Job, can complete.
@@ -382,7 +411,9 @@ func (w *worker) runContainerNotify(ctx context.Context, c *ctr, started chan st
 		}
 		if exit == nil {
 			notify()
+			stopProbes := w.startProbes(ctx, c, id)
 			st, err := w.a.rt.Wait(ctx, id)
+			stopProbes()
 			if err != nil {
 				if ctx.Err() == nil {
 					w.a.log.Warn("Waiting for container", "pod", w.key(), "container", c.spec.Name, "err", err)
@@ -405,6 +436,7 @@ func (w *worker) runContainerNotify(ctx context.Context, c *ctr, started chan st
 		c.backoff++
 		c.last, c.exit, c.waiting = exit, nil, "CrashLoopBackOff"
 		c.attempt++
+		c.probeKill = false
 		w.mu.Unlock()
 		w.markDirty()
 		t := w.a.clock.NewTimer(delay)
@@ -417,9 +449,14 @@ func (w *worker) runContainerNotify(ctx context.Context, c *ctr, started chan st
 	}
 }
 
-// wouldRestart applies the container's (or pod's) restart policy.
+// wouldRestart applies the container's (or pod's) restart policy. A
+// container killed for a failed liveness or startup probe is restarted
+// whatever its exit code unless the policy is Never, as kubelet does.
 func (w *worker) wouldRestart(c *ctr, st podruntime.ExitStatus) bool {
 	if c.sidecar {
+		return true
+	}
+	if c.probeKill && w.policy != corev1.RestartPolicyNever {
 		return true
 	}
 	switch w.policy {
@@ -452,18 +489,21 @@ func (w *worker) start(ctx context.Context, c *ctr) (podruntime.ContainerID, err
 	}
 	w.mu.Lock()
 	c.id, c.running, c.startAt, c.waiting = id, true, w.a.clock.Now(), ""
+	c.started, c.ready, c.probeKill = c.spec.StartupProbe == nil, false, false
 	w.mu.Unlock()
 	w.markDirty()
 	return id, nil
 }
 
 func (w *worker) exited(c *ctr, st podruntime.ExitStatus) {
-	if st.Code != 0 && st.Message == "" && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
-		pod, _ := w.current()
-		st.Message = logTail(filepath.Join(w.a.logDir(), pod.Namespace+"_"+pod.Name+"_"+string(pod.UID), c.spec.Name, fmt.Sprintf("%d.log", c.attempt)))
-	}
+	w.mu.Lock()
+	attempt := c.attempt
+	w.mu.Unlock()
+	pod, _ := w.current()
+	st = w.a.withTerminationMessage(pod, &c.spec, attempt, st)
 	w.mu.Lock()
 	c.running, c.exit, c.waiting = false, &st, ""
+	c.ready = false
 	w.mu.Unlock()
 	w.markDirty()
 	select { // let runPod re-check mainsDone
@@ -473,10 +513,14 @@ func (w *worker) exited(c *ctr, st podruntime.ExitStatus) {
 }
 
 // restoreAdopted takes over the containers a previous agent started.
+// Probes start over: a running container is not started (when it has a
+// startup probe) nor ready (when it has a readiness probe) until they
+// succeed again.
 func (w *worker) restoreAdopted() {
 	if w.adopted == nil {
 		return
 	}
+	pod, _ := w.current()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	byName := map[string][]podruntime.ContainerState{}
@@ -491,14 +535,17 @@ func (w *worker) restoreAdopted() {
 		cur := runs[len(runs)-1]
 		c.attempt, c.id, c.waiting = cur.Spec.Attempt, cur.ID, ""
 		c.backoff = int(cur.Spec.Attempt)
-		if len(runs) > 1 {
-			c.last = runs[len(runs)-2].Exit
+		if prev := runs[max(len(runs)-2, 0)]; len(runs) > 1 && prev.Exit != nil {
+			st := w.a.withTerminationMessage(pod, &c.spec, prev.Spec.Attempt, *prev.Exit)
+			c.last = &st
 		}
 		switch {
 		case cur.State == podruntime.StateExited && cur.Exit != nil:
-			c.exit = cur.Exit
+			st := w.a.withTerminationMessage(pod, &c.spec, cur.Spec.Attempt, *cur.Exit)
+			c.exit = &st
 		default:
 			c.running, c.startAt = true, cur.StartedAt
+			c.started = c.spec.StartupProbe == nil
 		}
 	}
 	w.adopted = nil

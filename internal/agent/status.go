@@ -109,11 +109,12 @@ func (w *worker) computeStatus(old *corev1.Pod) corev1.PodStatus {
 	if st.StartTime == nil {
 		st.StartTime = ptr.To(metav1.NewTime(w.startAt))
 	}
+	perContainer := maxPodTerminationMessages / max(len(w.inits)+len(w.mains), 1)
 	for _, c := range w.inits {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus())
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.apiStatus(perContainer))
 	}
 	for _, c := range w.mains {
-		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus())
+		st.ContainerStatuses = append(st.ContainerStatuses, c.apiStatus(perContainer))
 	}
 	initialized := true
 	for _, c := range w.inits {
@@ -129,12 +130,12 @@ func (w *worker) computeStatus(old *corev1.Pod) corev1.PodStatus {
 
 	var unready []string
 	for _, c := range w.mains {
-		if !c.running {
+		if !c.isReady() {
 			unready = append(unready, c.spec.Name)
 		}
 	}
 	for _, c := range w.inits {
-		if c.sidecar && !c.running {
+		if c.sidecar && !c.isReady() {
 			unready = append(unready, c.spec.Name)
 		}
 	}
@@ -169,10 +170,14 @@ func (w *worker) computeStatus(old *corev1.Pod) corev1.PodStatus {
 		cond(corev1.PodReady, ready, readyReason, readyMsg),
 		cond(corev1.ContainersReady, ready, readyReason, readyMsg),
 	}
+	if w.disruption != nil {
+		conds = append(conds, *w.disruption)
+	}
 	scheduled := false
 	for _, c := range old.Status.Conditions {
-		switch c.Type {
-		case podReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady:
+		switch {
+		case c.Type == podReadyToStartContainers, c.Type == corev1.PodInitialized, c.Type == corev1.PodReady, c.Type == corev1.ContainersReady:
+		case c.Type == corev1.DisruptionTarget && w.disruption != nil:
 		default:
 			if c.Type == corev1.PodScheduled {
 				scheduled = true
@@ -270,15 +275,17 @@ func (w *worker) phaseLocked(initialized bool) corev1.PodPhase {
 	return corev1.PodPending
 }
 
-// apiStatus is the container's status as kubelet reports it.
-func (c *ctr) apiStatus() corev1.ContainerStatus {
+// apiStatus is the container's status as kubelet reports it, with
+// termination messages cut to maxMessage bytes (kubelet shares 12 KiB
+// among a pod's containers).
+func (c *ctr) apiStatus(maxMessage int) corev1.ContainerStatus {
 	s := corev1.ContainerStatus{
 		Name:         c.spec.Name,
 		Image:        c.spec.Image,
 		ImageID:      imageID(c.spec.Image),
 		RestartCount: int32(c.attempt),
-		Started:      ptr.To(c.running),
-		Ready:        c.running,
+		Started:      ptr.To(c.running && c.started),
+		Ready:        c.isReady(),
 	}
 	if c.id != "" {
 		s.ContainerID = containerIDPrefix + string(c.id)
@@ -297,13 +304,19 @@ func (c *ctr) apiStatus() corev1.ContainerStatus {
 	if c.last != nil {
 		s.LastTerminationState.Terminated = terminated(c.last, "")
 	}
+	for _, t := range []*corev1.ContainerStateTerminated{s.State.Terminated, s.LastTerminationState.Terminated} {
+		if t != nil && len(t.Message) > maxMessage {
+			t.Message = t.Message[:maxMessage]
+		}
+	}
 	return s
 }
 
 func terminated(e *podruntime.ExitStatus, id string) *corev1.ContainerStateTerminated {
 	t := &corev1.ContainerStateTerminated{
+		// No Signal: kubelet leaves it unset (the CRI reports none), and
+		// kubectl describe would print a line upstream never shows.
 		ExitCode:    int32(e.Code),
-		Signal:      int32(e.Signal),
 		Reason:      e.Reason,
 		Message:     e.Message,
 		FinishedAt:  metav1.NewTime(e.FinishedAt),

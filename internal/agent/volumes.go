@@ -23,6 +23,8 @@ import (
 //	                             downwardAPI and projected volumes
 //	claims/<namespace>/<claim>   persistentVolumeClaim: one directory per
 //	                             claim, so its data outlives its pods
+//	serviceaccount/<pod uid>     the service account volume (serviceaccount.go)
+//	containers/<pod uid>/        termination message files (termination.go)
 //
 // hostPath volumes are the host path itself.
 
@@ -260,28 +262,37 @@ func writeFiles(dir string, files map[string]volFile) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, f.data, f.mode.Perm()); err != nil {
+		// A temporary file of its own: containers of one pod starting at
+		// the same time write the same files.
+		tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+		if err != nil {
 			return err
 		}
-		if err := os.Chmod(tmp, f.mode.Perm()); err != nil {
+		_, werr := tmp.Write(f.data)
+		cerr := tmp.Close()
+		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), f.mode.Perm())); err != nil {
+			os.Remove(tmp.Name())
 			return err
 		}
-		if err := os.Rename(tmp, p); err != nil {
+		if err := os.Rename(tmp.Name(), p); err != nil {
+			os.Remove(tmp.Name())
 			return err
 		}
 	}
 	return nil
 }
 
-// removeVolumes unmounts and deletes a pod's volumes (not its claims).
+// removeVolumes unmounts and deletes a pod's volumes (not its claims),
+// its service account files and its termination message files.
 func (a *Agent) removeVolumes(pod *corev1.Pod) {
 	dir := a.podVolumeDir(pod)
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		_ = unix.Unmount(filepath.Join(dir, e.Name()), unix.MNT_DETACH)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		a.log.Warn("Removing pod volumes", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+	for _, d := range []string{dir, a.serviceAccountDir(pod), a.containerFilesDir(pod)} {
+		if err := os.RemoveAll(d); err != nil {
+			a.log.Warn("Removing pod files", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+		}
 	}
 }

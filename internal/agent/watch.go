@@ -12,22 +12,37 @@ import (
 )
 
 // watchPods feeds every pod bound to this node to podChanged until ctx
-// ends.
-func (a *Agent) watchPods(ctx context.Context) error {
+// ends; the pods' workers run under podsCtx. Service accounts are synced
+// first, so that a pod's first container already knows whether its
+// service account mounts a token volume (serviceaccount.go).
+func (a *Agent) watchPods(ctx, podsCtx context.Context) error {
+	all := informers.NewSharedInformerFactory(a.client, 0)
+	defer all.Shutdown()
+	sas := all.Core().V1().ServiceAccounts()
+	a.sas = sas.Lister()
+	saSynced := sas.Informer().HasSynced
+	all.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), saSynced) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("agent: service account cache did not sync")
+	}
+
 	f := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.node).String()
 		}))
 	inf := f.Core().V1().Pods().Informer()
 	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { a.podChanged(ctx, obj.(*corev1.Pod), false) },
-		UpdateFunc: func(_, obj any) { a.podChanged(ctx, obj.(*corev1.Pod), false) },
+		AddFunc:    func(obj any) { a.podChanged(podsCtx, obj.(*corev1.Pod), false) },
+		UpdateFunc: func(_, obj any) { a.podChanged(podsCtx, obj.(*corev1.Pod), false) },
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
 			}
 			if pod, ok := obj.(*corev1.Pod); ok {
-				a.podChanged(ctx, pod, true)
+				a.podChanged(podsCtx, pod, true)
 			}
 		},
 	})

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -19,6 +20,7 @@ import (
 
 type agentFlags struct {
 	server, token, nodeName, caFile, stateDir, runtimeDir, helper, listen string
+	shutdownGrace                                                         time.Duration
 }
 
 func newAgentCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
@@ -51,8 +53,12 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 			}
 			rc := &rest.Config{Host: f.server, BearerToken: token, QPS: -1, UserAgent: "batchd-agent/" + version.Version(),
 				ContentConfig: rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"}}
+			var caPEM []byte
 			if f.caFile != "" {
-				rc.TLSClientConfig.CAFile = f.caFile
+				if caPEM, err = os.ReadFile(f.caFile); err != nil {
+					return fmt.Errorf("reading --ca-file: %w", err)
+				}
+				rc.TLSClientConfig.CAData = caPEM
 			}
 			client, err := kubernetes.NewForConfig(rc)
 			if err != nil {
@@ -70,7 +76,8 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 				return err
 			}
 			a, err := agent.New(agent.Config{Client: client, NodeName: f.nodeName, Runtime: rt, StateDir: f.stateDir,
-				ListenAddress: f.listen, Token: token, Log: log.With("component", "agent")})
+				ListenAddress: f.listen, Token: token, Log: log.With("component", "agent"),
+				CACert: caPEM, ShutdownGracePeriod: f.shutdownGrace})
 			if err != nil {
 				return err
 			}
@@ -86,5 +93,6 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 	fl.StringVar(&f.runtimeDir, "runtime-state-dir", "/run/batchd/agent", "pod runtime state (tmpfs recommended); empty: <state-dir>/hostproc")
 	fl.StringVar(&f.helper, "helper", "", "path of the batchd-pod helper; empty: next to batchd or on $PATH")
 	fl.StringVar(&f.listen, "listen", agent.DefaultListenAddress, "HTTPS address of the agent's log endpoint")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace-period", 0, "on SIGTERM, stop running pods within this time and report them Failed with DisruptionTarget, as kubelet's graceful node shutdown; 0 leaves them running for the next agent to re-adopt")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -40,6 +41,11 @@ type AgentConfig struct {
 	// ListenAddress is the agent's endpoint address (its port goes in the
 	// Node's daemonEndpoints). Empty: agent.DefaultListenAddress.
 	ListenAddress string
+	// ShutdownGracePeriod is agent.Config.ShutdownGracePeriod: when the
+	// server stops, running pods are stopped within it and reported
+	// Failed with DisruptionTarget (best effort: the API server stops at
+	// the same time). 0: off, pods keep running for the next start.
+	ShutdownGracePeriod time.Duration
 }
 
 // AgentTokenFile is the token file, in the data directory, that agents
@@ -109,7 +115,8 @@ func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM 
 	a, err := agent.New(agent.Config{
 		Client: client, NodeName: ac.NodeName, Runtime: rt, StateDir: ac.StateDir,
 		ListenAddress: ac.ListenAddress, Token: token, Log: log,
-		ServiceHost: svcHost, ServicePort: svcPort,
+		ServiceHost: svcHost, ServicePort: svcPort, CACert: caPEM,
+		ShutdownGracePeriod: ac.ShutdownGracePeriod,
 	})
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 // Package podruntime defines what the node agent needs from a pod runtime:
 // start a pod sandbox, start containers in it, wait for them, stop them,
-// remove the pod, and list what exists so that a restarted agent can
-// reattach. Its types mirror CRI's split between a pod sandbox
+// run a command in a running one (ExecSync, for exec probes), remove the
+// pod, and list what exists so that a restarted agent can reattach. Its types mirror CRI's split between a pod sandbox
 // ([PodSpec]) and its containers ([ContainerSpec]) and carry no
 // Kubernetes API types: the agent translates a Pod into these specs in one
 // place (environment expansion, volume sources, resources, hostname), and

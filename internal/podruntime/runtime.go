@@ -74,6 +74,42 @@ type Runtime interface {
 	// no instance was running. A restarted agent uses it to reattach: Wait
 	// and Stop work on the listed IDs. Pods are ordered by creation time.
 	List(ctx context.Context) ([]PodState, error)
+
+	// ExecSync runs cmd in a running container and waits for it to end,
+	// as CRI's ExecSync does (the agent's exec probes use it). The command
+	// runs in the container's mount, UTS, IPC and PID namespaces and
+	// cgroups, with the container's environment, working directory and
+	// user; cmd[0] without a slash is looked up in the container's PATH,
+	// in the container's view of the filesystem. It returns the exit code
+	// and stdout and stderr interleaved as written, of which the first
+	// MaxExecOutput bytes are kept.
+	//
+	// The timeout is ctx's deadline: when ctx ends before the command,
+	// the command and every process in its process group are killed and
+	// ExecSync returns ctx's error. When the command exits, what it left
+	// running in its process group is killed too. ExecSync returns an
+	// error wrapping ErrNotFound for an unknown container, ErrNotRunning
+	// if the container is not running (not yet started, or exited, also
+	// while the command runs), and ErrStartFailed if the command could
+	// not be run (not found, not executable). It works on containers
+	// started by an earlier instance, and any number of calls may run at
+	// once.
+	ExecSync(ctx context.Context, id ContainerID, cmd []string) (ExecResult, error)
+}
+
+// MaxExecOutput is how much of an ExecSync command's output is kept.
+const MaxExecOutput = 16 << 10
+
+// ExecResult is how an ExecSync command ended.
+type ExecResult struct {
+	// Code is the exit code, or 128+signal if the command was killed by
+	// a signal.
+	Code int
+	// Output is the command's stdout and stderr, interleaved, at most
+	// MaxExecOutput bytes: the beginning, when there was more.
+	Output []byte
+	// Truncated is true when the command wrote more than Output holds.
+	Truncated bool
 }
 
 // Sentinel errors, classified with errors.Is.
@@ -83,8 +119,11 @@ var (
 	// ErrExists: the pod already has a container with that name and attempt.
 	ErrExists = errors.New("already exists")
 	// ErrStartFailed: the container exists but its command could not be
-	// run; its exit status has ReasonStartError.
+	// run; its exit status has ReasonStartError. From ExecSync: the
+	// command could not be run.
 	ErrStartFailed = errors.New("container could not be started")
+	// ErrNotRunning: the container is not running (ExecSync).
+	ErrNotRunning = errors.New("container is not running")
 )
 
 // Container termination reasons a runtime reports in ExitStatus.Reason.

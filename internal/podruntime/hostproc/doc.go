@@ -46,12 +46,27 @@
 // cannot be enforced is logged by New and reported by Capabilities; pods
 // still run.
 //
+// # ExecSync
+//
+// A multi-threaded Go program cannot join another mount namespace
+// (setns(2) refuses a process that shares its filesystem attributes
+// between threads), so ExecSync does not enter the container from
+// outside: the container's helper, already in its namespaces, listens on
+// a unix socket in the container directory (exec.sock, root only) and
+// forks the command there as it forked the container's own, with the
+// same environment, working directory, user and cgroups, in a process
+// group of its own. The runtime sends the command and waits for the exit
+// code and output; closing the connection (ctx's end) makes the helper
+// kill the group. As PID 1 the helper reaps these commands and hands
+// their statuses to the waiting connection. It also works from a fresh
+// Runtime after an agent restart, since the helper outlives the agent.
+//
 // # Not covered (yet)
 //
 // Images and a container root filesystem; network namespaces and ports;
-// per-pod (rather than per-container) UTS, IPC and /dev/shm; exec,
-// attach and port-forward; probes; mount propagation and recursive
+// per-pod (rather than per-container) UTS, IPC and /dev/shm; streaming
+// exec, attach and port-forward; mount propagation and recursive
 // read-only mounts; log rotation; seccomp, AppArmor and capability sets;
-// user namespaces. The package does not decide restarts, phases or
-// deadlines: the agent does.
+// user namespaces. The package does not decide restarts, phases,
+// deadlines or probe results: the agent does.
 package hostproc

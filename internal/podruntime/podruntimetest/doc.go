@@ -2,8 +2,8 @@
 // [Run] checks, in named subtests, the guarantees package podruntime
 // documents (exit codes and reasons, start errors, OOM detection, stop with
 // grace then kill, CRI-format logs, mounts at mountPath, hostname, user and
-// environment, PID-namespace isolation, removal, and reattaching from a
-// fresh instance after a restart).
+// environment, PID-namespace isolation, removal, reattaching from a fresh
+// instance after a restart, and ExecSync in a running container).
 //
 // Workloads are the test binary itself, re-executed (Nomad's testtask), so
 // the suite needs no images or fixtures: a runtime's test calls

@@ -16,14 +16,15 @@
 // container runs; reports success or failure to the runtime over fd 3;
 // then supervises. As PID 1 it forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT
 // and SIGUSR1 to the command, kills everything in the namespace on
-// SIGUSR2, reaps orphans, and writes the command's output to the CRI log
-// file. When the command exits it kills what is left in the namespace,
+// SIGUSR2, reaps orphans, writes the command's output to the CRI log
+// file, and runs the runtime's ExecSync commands in the container
+// ([ExecSocket], exec.go). When the command exits it kills what is left in the namespace,
 // records the exit (code, signal, OOM kill count) in the container
 // directory and exits. It outlives the agent, so a restarted agent finds
 // results on disk.
 //
 // The package owns that process and the file formats it shares with
-// hostproc ([Spec], [Running], [Exit]). It does not own cgroup creation or
+// hostproc ([Spec], [Running], [Exit], [ExecRequest], [ExecResponse]). It does not own cgroup creation or
 // limits, state layout above one container directory, or classification of
 // exits into reasons: hostproc does those.
 package podinit

@@ -79,6 +79,8 @@ type container struct {
 	log       *os.File
 	copiers   sync.WaitGroup
 	note      string // something the exit record should mention
+	cg        *cgroupFiles
+	exec      *execServer
 }
 
 func start(dir *os.Root) (*container, error) {
@@ -115,8 +117,13 @@ func start(dir *os.Root) (*container, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer cg.close()
-	c := &container{dir: dir}
+	started := false
+	defer func() {
+		if !started {
+			cg.close()
+		}
+	}()
+	c := &container{dir: dir, cg: cg}
 	if spec.OOMFile != "" {
 		if c.oom, err = os.Open(spec.OOMFile); err != nil {
 			return nil, fmt.Errorf("opening OOM counter: %w", err)
@@ -141,14 +148,21 @@ func start(dir *os.Root) (*container, error) {
 		logf.Close()
 		return nil, err
 	}
+	ln, err := listenExec(dir)
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		logf.Close()
+		ln.Close()
 		return nil, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		logf.Close()
+		ln.Close()
 		outR.Close()
 		outW.Close()
 		return nil, err
@@ -167,6 +181,7 @@ func start(dir *os.Root) (*container, error) {
 	}
 	if err := cg.join(); err != nil {
 		logf.Close()
+		ln.Close()
 		outR.Close()
 		outW.Close()
 		errR.Close()
@@ -180,6 +195,7 @@ func start(dir *os.Root) (*container, error) {
 	errW.Close()
 	if err != nil {
 		logf.Close()
+		ln.Close()
 		outR.Close()
 		errR.Close()
 		return nil, fmt.Errorf("exec: %q: %w", spec.Command[0], err)
@@ -196,8 +212,13 @@ func start(dir *os.Root) (*container, error) {
 	lw := crilog.NewWriter(logf, crilog.WriterOptions{MaxLineSize: spec.MaxLogLineSize})
 	c.copiers.Go(func() { copyStream(lw.Stream(crilog.Stdout), outR) })
 	c.copiers.Go(func() { copyStream(lw.Stream(crilog.Stderr), errR) })
+	// Commands can be run in the container from the moment it is
+	// recorded as running.
+	c.exec = newExecServer(ln, spec, cg)
+	started = true
 
 	if err := writeRecord(dir, RunningFile, Running{Pid: hostPid, StartTicks: ticks, StartedAt: c.startedAt}); err != nil {
+		c.exec.close()
 		unix.Kill(-1, unix.SIGKILL)
 		return nil, err
 	}
@@ -225,11 +246,11 @@ func copyStream(w *crilog.StreamWriter, r *os.File) {
 
 // supervise runs until the command exits, then records the exit.
 func (c *container) supervise(sigs chan os.Signal) error {
-	ws, done := reap(c.pid)
+	ws, done := reap(c.pid, c.exec.exited)
 	for !done {
 		switch sig := <-sigs; sig {
 		case unix.SIGCHLD:
-			ws, done = reap(c.pid)
+			ws, done = reap(c.pid, c.exec.exited)
 		case unix.SIGUSR2:
 			unix.Kill(-1, unix.SIGKILL)
 		default:
@@ -239,19 +260,24 @@ func (c *container) supervise(sigs chan os.Signal) error {
 	finished := time.Now()
 	signal.Stop(sigs)
 
-	// The container is its main process: end whatever it left behind,
-	// reap it, and let the log copiers see the end of both pipes.
+	// The container is its main process: run no more commands in it, end
+	// whatever it left behind, reap it, and let the log copiers see the
+	// end of both pipes.
+	c.exec.close()
 	unix.Kill(-1, unix.SIGKILL)
 	for {
 		var s unix.WaitStatus
-		_, err := unix.Wait4(-1, &s, 0, nil)
+		pid, err := unix.Wait4(-1, &s, 0, nil)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
 			break // ECHILD: nothing left
 		}
+		c.exec.exited(pid, s)
 	}
+	c.exec.wait(200 * time.Millisecond)
+	defer c.cg.close()
 	copied := make(chan struct{})
 	go func() { c.copiers.Wait(); close(copied) }()
 	select {
@@ -282,8 +308,9 @@ func (c *container) supervise(sigs chan os.Signal) error {
 }
 
 // reap collects every exited child; done reports whether the command was
-// among them, with its status.
-func reap(cmd int) (ws unix.WaitStatus, done bool) {
+// among them, with its status. Other children go to other (the exec
+// server's commands, or orphans it does not know).
+func reap(cmd int, other func(pid int, ws unix.WaitStatus) bool) (ws unix.WaitStatus, done bool) {
 	for {
 		var s unix.WaitStatus
 		pid, err := unix.Wait4(-1, &s, unix.WNOHANG, nil)
@@ -295,6 +322,8 @@ func reap(cmd int) (ws unix.WaitStatus, done bool) {
 		}
 		if pid == cmd {
 			ws, done = s, true
+		} else {
+			other(pid, s)
 		}
 	}
 }

@@ -131,3 +131,28 @@ func StartTicks(statPath string) (uint64, error) {
 	}
 	return strconv.ParseUint(string(fields[idx]), 10, 64)
 }
+
+// ExecSocket is the unix socket, in the container directory, on which the
+// helper runs commands in its container for the runtime's ExecSync. A
+// connection carries one ExecRequest and one ExecResponse, both JSON; the
+// runtime closing the connection before the response kills the command.
+const ExecSocket = "exec.sock"
+
+// ExecRequest asks the helper to run a command in the container.
+type ExecRequest struct {
+	Command []string
+	// MaxOutput is how many bytes of output to keep.
+	MaxOutput int
+}
+
+// ExecResponse is how the command ended.
+type ExecResponse struct {
+	// Code is the exit code, or 128+signal.
+	Code      int
+	Output    []byte `json:",omitempty"`
+	Truncated bool   `json:",omitempty"`
+	// NotRunning: the container ended before or while the command ran.
+	NotRunning bool `json:",omitempty"`
+	// StartError says why the command could not be run.
+	StartError string `json:",omitempty"`
+}
