@@ -3,6 +3,7 @@ module github.com/batchd/batchd
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/google/gnostic-models v0.7.0
 	github.com/google/go-cmp v0.7.0
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822

@@ -30,6 +30,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	root.AddCommand(newServerCommand(g, stderr), newVersionCommand(stdout), newAgentCommand(g, stderr))
+	root.AddCommand(newRunCommand(g, stdout, stderr))
 	return root
 }
 
