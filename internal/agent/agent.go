@@ -81,6 +81,8 @@ type Agent struct {
 	recorder record.EventRecorder
 	sas      corelisters.ServiceAccountLister
 
+	metrics *metrics
+
 	mu      sync.Mutex
 	workers map[types.UID]*worker
 	adopt   map[string]podruntime.PodState // runtime pods by pod UID, not yet adopted
@@ -117,9 +119,14 @@ func New(cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: state directory: %w", err)
 	}
+	m, err := newMetrics()
+	if err != nil {
+		return nil, err
+	}
 	return &Agent{
 		cfg: cfg, client: cfg.Client, rt: cfg.Runtime, log: cfg.Log.With("node", cfg.NodeName),
 		clock: cfg.Clock, node: cfg.NodeName, hostIP: hostIP(),
+		metrics: m,
 		workers: map[types.UID]*worker{},
 	}, nil
 }

@@ -49,6 +49,7 @@ func (a *Agent) serve(ctx context.Context, ln net.Listener) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", a.serveLogs)
+	mux.Handle("GET /metrics", a.metrics.handler())
 	srv := &http.Server{
 		Handler:           a.authenticate(mux),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{certs.Serving}, MinVersion: tls.VersionTLS12},

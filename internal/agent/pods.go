@@ -55,6 +55,9 @@ type worker struct {
 	shutdownCh chan time.Duration
 	podDone    chan struct{}
 
+	seen     time.Time // when the agent first saw the pod
+	firstRun bool      // a container of the pod has run (for the start metric)
+
 	dirty   chan struct{}
 	writeMu sync.Mutex
 	written *corev1.PodStatus // last status written
@@ -89,7 +92,7 @@ func (c *ctr) isReady() bool {
 
 func newWorker(a *Agent, pod *corev1.Pod, adopted *podruntime.PodState) *worker {
 	w := &worker{a: a, policy: pod.Spec.RestartPolicy, adopted: adopted, pod: pod, wake: make(chan struct{}, 1), dirty: make(chan struct{}, 1),
-		shutdownCh: make(chan time.Duration, 1), podDone: make(chan struct{})}
+		shutdownCh: make(chan time.Duration, 1), podDone: make(chan struct{}), seen: a.clock.Now()}
 	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason != "" {
 		// A reason the agent gave before a restart stays.
 		w.failReason, w.failMessage = pod.Status.Reason, pod.Status.Message
@@ -108,6 +111,8 @@ func newWorker(a *Agent, pod *corev1.Pod, adopted *podruntime.PodState) *worker 
 	}
 	if adopted != nil {
 		w.sandbox, w.started, w.startAt = adopted.ID, true, adopted.CreatedAt
+		w.firstRun = true
+		a.metrics.podStarted(nil)
 	}
 	return w
 }
@@ -147,6 +152,9 @@ func (w *worker) run(ctx context.Context) {
 	finished := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 	if !finished && pod.DeletionTimestamp == nil || w.adopted != nil {
 		w.runPod(wctx, &wg)
+		if w.started {
+			w.a.metrics.podStopped()
+		}
 	}
 	close(w.podDone)
 	if ctx.Err() != nil {
@@ -198,6 +206,7 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 			Hostname:     podHostname(pod),
 			LogDirectory: filepath.Join(w.a.logDir(), pod.Namespace+"_"+pod.Name+"_"+string(pod.UID)),
 		})
+		w.a.metrics.podStarted(err)
 		if err != nil {
 			w.a.log.Error("Starting pod sandbox", "pod", w.key(), "err", err)
 			w.fail("CreatePodSandboxError", err.Error())
@@ -474,6 +483,7 @@ func (w *worker) start(ctx context.Context, c *ctr) (podruntime.ContainerID, err
 	pod, _ := w.current()
 	spec, err := w.a.containerSpec(ctx, pod, &c.spec, c.attempt)
 	if err != nil {
+		w.a.metrics.containerStarted(c.init, &configError{err})
 		w.a.log.Warn("Preparing container", "pod", w.key(), "container", c.spec.Name, "err", err)
 		w.mu.Lock()
 		c.waiting = "CreateContainerConfigError"
@@ -483,14 +493,23 @@ func (w *worker) start(ctx context.Context, c *ctr) (podruntime.ContainerID, err
 	}
 	id, err := w.a.rt.StartContainer(ctx, w.sandbox, spec)
 	if err != nil && !errors.Is(err, podruntime.ErrStartFailed) {
+		w.a.metrics.containerStarted(c.init, err)
 		w.a.log.Warn("Starting container", "pod", w.key(), "container", c.spec.Name, "err", err)
 		w.exited(c, podruntime.ExitStatus{Code: 128, Reason: podruntime.ReasonStartError, Message: err.Error(), FinishedAt: w.a.clock.Now()})
 		return "", err
 	}
+	// A command that cannot be run (ErrStartFailed) still started a
+	// container, which exits with the error: counted as started.
+	w.a.metrics.containerStarted(c.init, nil)
 	w.mu.Lock()
 	c.id, c.running, c.startAt, c.waiting = id, true, w.a.clock.Now(), ""
 	c.started, c.ready, c.probeKill = c.spec.StartupProbe == nil, false, false
+	first, startAt := !w.firstRun, c.startAt
+	w.firstRun = true
 	w.mu.Unlock()
+	if first {
+		w.a.metrics.firstContainerRunning(w.seen, startAt)
+	}
 	w.markDirty()
 	return id, nil
 }
@@ -502,9 +521,13 @@ func (w *worker) exited(c *ctr, st podruntime.ExitStatus) {
 	pod, _ := w.current()
 	st = w.a.withTerminationMessage(pod, &c.spec, attempt, st)
 	w.mu.Lock()
+	wasRunning := c.running
 	c.running, c.exit, c.waiting = false, &st, ""
 	c.ready = false
 	w.mu.Unlock()
+	if wasRunning {
+		w.a.metrics.containerExited()
+	}
 	w.markDirty()
 	select { // let runPod re-check mainsDone
 	case w.wake <- struct{}{}:
@@ -546,6 +569,7 @@ func (w *worker) restoreAdopted() {
 		default:
 			c.running, c.startAt = true, cur.StartedAt
 			c.started = c.spec.StartupProbe == nil
+			w.a.metrics.runningContainers.WithLabelValues("running").Inc()
 		}
 	}
 	w.adopted = nil
