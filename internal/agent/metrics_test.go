@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -15,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/batchd/batchd/internal/metrics/metricstest"
 )
 
 // TestAgentMetrics scrapes the agent's /metrics (kubelet's names) while a
@@ -43,7 +41,7 @@ func TestAgentMetrics(t *testing.T) {
 		// kubelet's self-signed one; the API server does not verify it either.
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test against the agent's own CA
 	}}
-	scrape := func(tok string) (map[string]*dto.MetricFamily, int, error) {
+	scrape := func(tok string) (metricstest.Families, int, error) {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -57,8 +55,7 @@ func TestAgentMetrics(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			return nil, resp.StatusCode, nil
 		}
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+		fams, err := metricstest.Parse(body)
 		return fams, resp.StatusCode, err
 	}
 	if _, code, err := scrape(""); err != nil || code != http.StatusUnauthorized {
@@ -70,12 +67,16 @@ func TestAgentMetrics(t *testing.T) {
 	create(t, cs, shPod("runs", corev1.RestartPolicyNever, "sleep 300"))
 	waitPhase(t, cs, "runs", corev1.PodRunning, 30*time.Second)
 
-	want := map[string]float64{
-		"kubelet_running_pods":                                       1, // "done" has stopped
-		`kubelet_running_containers{container_state=running}`:        1,
-		"kubelet_started_pods_total":                                 2,
-		`kubelet_started_containers_total{container_type=container}`: 2,
-		"kubelet_pod_start_duration_seconds":                         2, // samples
+	want := []struct {
+		name  string
+		label string
+		value float64
+	}{
+		{"kubelet_running_pods", "", 1}, // "done" has stopped
+		{"kubelet_running_containers", "container_state=running", 1},
+		{"kubelet_started_pods_total", "", 2},
+		{"kubelet_started_containers_total", "container_type=container", 2},
+		{"kubelet_pod_start_duration_seconds", "", 2}, // samples
 	}
 	var diffs []string
 	waitFor(t, 10*time.Second, "the agent's metrics", func() bool {
@@ -85,9 +86,9 @@ func TestAgentMetrics(t *testing.T) {
 			return false
 		}
 		diffs = nil
-		for key, v := range want {
-			if got, ok := sample(fams, key); !ok || got != v {
-				diffs = append(diffs, fmt.Sprintf("%s = %v (present %v), want %v", key, got, ok, v))
+		for _, w := range want {
+			if got, ok := fams.Value(w.name, w.label); !ok || got != w.value {
+				diffs = append(diffs, fmt.Sprintf("%s{%s} = %v (present %v), want %v", w.name, w.label, got, ok, w.value))
 			}
 		}
 		if _, ok := fams["process_resident_memory_bytes"]; !ok {
@@ -98,36 +99,4 @@ func TestAgentMetrics(t *testing.T) {
 	if len(diffs) > 0 {
 		t.Errorf("agent metrics:\n%s", strings.Join(diffs, "\n"))
 	}
-}
-
-// sample finds `name` or `name{label=value}` in fams: a gauge's or
-// counter's value, or a histogram's sample count.
-func sample(fams map[string]*dto.MetricFamily, key string) (float64, bool) {
-	name, sel, _ := strings.Cut(key, "{")
-	sel = strings.TrimSuffix(sel, "}")
-	fam, ok := fams[name]
-	if !ok {
-		return 0, false
-	}
-	for _, m := range fam.GetMetric() {
-		if sel != "" {
-			k, v, _ := strings.Cut(sel, "=")
-			match := false
-			for _, l := range m.GetLabel() {
-				match = match || (l.GetName() == k && l.GetValue() == v)
-			}
-			if !match {
-				continue
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
 }

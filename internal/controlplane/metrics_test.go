@@ -1,71 +1,28 @@
 package controlplane_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/batchd/batchd/internal/clustertest"
 	"github.com/batchd/batchd/internal/jobtest"
+	"github.com/batchd/batchd/internal/metrics/metricstest"
 )
 
 // scrape reads the server's /metrics as an admin and parses it.
-func scrape(ctx context.Context, c kubernetes.Interface) (families, error) {
+func scrape(ctx context.Context, c kubernetes.Interface) (metricstest.Families, error) {
 	raw, err := c.CoreV1().RESTClient().Get().AbsPath("/metrics").SetHeader("Accept", "text/plain").DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scraping /metrics: %w", err)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("parsing /metrics: %w", err)
-	}
-	return fams, nil
-}
-
-type families map[string]*dto.MetricFamily
-
-// value returns the value of the one sample of family name whose labels
-// include want ("k=v" pairs), and whether there is one. A histogram's value
-// is its sample count.
-func (f families) value(name string, want ...string) (float64, bool) {
-	fam, ok := f[name]
-	if !ok {
-		return 0, false
-	}
-	for _, m := range fam.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		match := true
-		for _, kv := range want {
-			k, v, _ := strings.Cut(kv, "=")
-			match = match && labels[k] == v
-		}
-		if !match {
-			continue
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
+	return metricstest.Parse(raw)
 }
 
 // expectation is one sample a scrape must hold; absent means it must not
@@ -82,10 +39,10 @@ func (e expectation) String() string {
 }
 
 // check returns what differs from the expectations.
-func (f families) check(exps []expectation) []string {
+func check(f metricstest.Families, exps []expectation) []string {
 	var diffs []string
 	for _, e := range exps {
-		got, ok := f.value(e.name, e.labels...)
+		got, ok := f.Value(e.name, e.labels...)
 		switch {
 		case e.absent && ok:
 			diffs = append(diffs, fmt.Sprintf("%v = %v, want no sample", e, got))
@@ -114,7 +71,7 @@ func awaitMetrics(t *testing.T, c kubernetes.Interface, what string, exps func()
 		if err != nil {
 			return false, "", err
 		}
-		diffs = fams.check(exps())
+		diffs = check(fams, exps())
 		return len(diffs) == 0, strings.Join(diffs, "\n"), nil
 	})
 }
@@ -171,10 +128,10 @@ func TestMetricsFollowJob(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, ok := fams.value("job_controller_job_syncs_total", "completion_mode=NonIndexed", "result=success", "action=pods_created"); !ok || n < 1 {
+		if n, ok := fams.Value("job_controller_job_syncs_total", "completion_mode=NonIndexed", "result=success", "action=pods_created"); !ok || n < 1 {
 			t.Errorf("job_controller_job_syncs_total{action=pods_created} = %v, %v; want at least 1", n, ok)
 		}
-		if n, ok := fams.value("job_controller_job_sync_duration_seconds", "completion_mode=NonIndexed", "result=success", "action=pods_created"); !ok || n < 1 {
+		if n, ok := fams.Value("job_controller_job_sync_duration_seconds", "completion_mode=NonIndexed", "result=success", "action=pods_created"); !ok || n < 1 {
 			t.Errorf("job_controller_job_sync_duration_seconds{action=pods_created} has %v samples, %v; want at least 1", n, ok)
 		}
 	})
