@@ -9,7 +9,6 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
 	"k8s.io/client-go/kubernetes"
@@ -167,32 +166,9 @@ func (c *Controller) Run(ctx context.Context) error {
 // an error retries with backoff, a duration looks again then on the
 // controller's clock.
 func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	start := time.Now()
-	after, err := c.sync(ctx, key)
-	log := c.log.With("cronjob", key, "elapsed", time.Since(start))
-	switch {
-	case err != nil:
-		c.queue.AddRateLimited(key)
-		switch {
-		case ctx.Err() != nil:
-		case apierrors.IsConflict(err):
-			log.Debug("CronJob changed during sync, will retry", "err", err)
-		default:
-			log.Error("Syncing cronjob failed, will retry", "err", err)
-		}
-	default:
-		c.queue.Forget(key)
-		if after > 0 {
-			c.timers.After(key, after)
-		}
-		log.Debug("Synced cronjob", "requeueAfter", after)
-	}
-	return true
+	return controller.ProcessNext(ctx, c.queue, c.log, controller.Item[cache.ObjectName]{
+		Kind: "cronjob", Sync: c.sync, After: c.timers.After,
+	})
 }
 
 func (c *Controller) addCronJob(obj any) {

@@ -12,7 +12,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
@@ -180,49 +179,18 @@ func (c *Controller) Run(ctx context.Context) error {
 // next syncs one Job and files its key back according to the result: an
 // error retries with backoff, a duration looks again then (JOB-SYNC-03).
 func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	start := time.Now()
-	after, err := c.sync(ctx, key)
-	if after > 0 {
-		c.timers.schedule(key, after, func() { c.queue.Add(key) })
-	}
-	log := c.log.With("job", key, "elapsed", time.Since(start))
-	switch {
-	case err != nil:
-		c.queue.AddRateLimited(key)
-		switch {
-		case ctx.Err() != nil:
-		case apierrors.IsConflict(err):
-			log.Debug("Job changed during sync, will retry", "err", err)
-		default:
-			log.Error("Syncing job failed, will retry", "err", err)
-		}
-	default:
-		c.queue.Forget(key)
-		log.Debug("Synced job", "requeueAfter", after)
-	}
-	return true
+	return controller.ProcessNext(ctx, c.queue, c.log, controller.Item[cache.ObjectName]{
+		Kind: "job", Sync: c.sync,
+		After: func(key cache.ObjectName, d time.Duration) { c.timers.schedule(key, d, func() { c.queue.Add(key) }) },
+	})
 }
 
 func (c *Controller) nextOrphan(ctx context.Context) bool {
-	key, quit := c.orphans.Get()
-	if quit {
-		return false
-	}
-	defer c.orphans.Done(key)
-	if err := c.syncOrphan(ctx, key); err != nil {
-		c.orphans.AddRateLimited(key)
-		if ctx.Err() == nil {
-			c.log.Error("Removing tracking finalizer from orphan pod failed, will retry", "pod", key, "err", err)
-		}
-		return true
-	}
-	c.orphans.Forget(key)
-	return true
+	return controller.ProcessNext(ctx, c.orphans, c.log, controller.Item[cache.ObjectName]{
+		Kind: "pod", Sync: func(ctx context.Context, key cache.ObjectName) (time.Duration, error) {
+			return 0, c.syncOrphan(ctx, key)
+		},
+	})
 }
 
 // enqueue schedules a sync of job after delay.

@@ -126,25 +126,9 @@ func (c *Controller) enqueue(obj any) {
 }
 
 func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	after, err := c.sync(ctx, key)
-	switch {
-	case err != nil:
-		c.queue.AddRateLimited(key)
-		if ctx.Err() == nil {
-			c.log.Error("Cleaning up job failed, will retry", "job", key, "err", err)
-		}
-	default:
-		c.queue.Forget(key)
-		if after > 0 {
-			c.timers.After(key, after)
-		}
-	}
-	return true
+	return controller.ProcessNext(ctx, c.queue, c.log, controller.Item[cache.ObjectName]{
+		Kind: "job", Sync: c.sync, After: c.timers.After,
+	})
 }
 
 // sync deletes the Job if its TTL has expired, checking again against a
