@@ -32,8 +32,9 @@
 // Never. termination.go gives every container run a termination message
 // file at terminationMessagePath and reads it, or the log with
 // FallbackToLogsOnError, into state.terminated.message, with kubelet's
-// limits. serviceaccount.go mounts the service account directory (ca.crt
-// and namespace; no token, which batchd cannot mint). The agent creates
+// limits. serviceaccount.go mounts the service account directory (ca.crt,
+// namespace and a token bound to the pod from the TokenRequest API,
+// refreshed at 80% of its lifetime by a goroutine the pod's worker owns). The agent creates
 // /dev/termination-log and that directory, empty, on the host once, so
 // that hostproc containers bind mount over them instead of building a
 // private root (ensureMountPoints).
@@ -62,8 +63,7 @@
 //
 // # Not covered (yet)
 //
-// gRPC probes (they count as succeeding), the service account token
-// itself, runAsUser and the rest of securityContext, lifecycle hooks,
+// gRPC probes (they count as succeeding), runAsUser and the rest of securityContext, lifecycle hooks,
 // imageID beyond the image name, image to tool-directory mapping,
 // kubectl exec, attach and port-forward, disruptions other than a node
 // shutdown (node-pressure eviction), the Node's NotReady while shutting

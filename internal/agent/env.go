@@ -43,7 +43,7 @@ func (a *Agent) containerSpec(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	if err != nil {
 		return podruntime.ContainerSpec{}, err
 	}
-	if m, ok, err := a.serviceAccountMount(pod, c); err != nil {
+	if m, ok, err := a.serviceAccountMount(ctx, pod, c); err != nil {
 		return podruntime.ContainerSpec{}, err
 	} else if ok {
 		mounts = append(mounts, m)

@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/batchd/batchd/internal/crilog"
 	"github.com/batchd/batchd/internal/pki"
@@ -253,6 +256,13 @@ func (a *Agent) logFile(ctx context.Context, ns, name, cname string, previous bo
 	}
 	backoff := !c.running && c.exit == nil && c.last != nil
 	if c.id == "" && !backoff {
+		// A pod that finished before this agent started (its sandbox
+		// released) has its logs on disk only.
+		if path, ok := a.lastLogOnDisk(w.pod, cname, previous); ok {
+			done := make(chan struct{})
+			close(done)
+			return path, done, nil
+		}
 		return "", nil, fmt.Errorf("container %q in pod %q is waiting to start: %s", cname, name, c.waiting)
 	}
 	attempt := c.attempt
@@ -297,6 +307,34 @@ func (a *Agent) logFile(ctx context.Context, ns, name, cname string, previous bo
 		}
 	}()
 	return path, done, nil
+}
+
+// lastLogOnDisk finds the log of a finished pod's container in the log
+// directory: the highest attempt, or the one before it for previous.
+func (a *Agent) lastLogOnDisk(p *corev1.Pod, cname string, previous bool) (string, bool) {
+	if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+		return "", false
+	}
+	dir := filepath.Join(a.logDir(), p.Namespace+"_"+p.Name+"_"+string(p.UID), cname)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	var attempts []uint64
+	for _, e := range ents {
+		if n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ".log"), 10, 32); err == nil && strings.HasSuffix(e.Name(), ".log") {
+			attempts = append(attempts, n)
+		}
+	}
+	slices.Sort(attempts)
+	i := len(attempts) - 1
+	if previous {
+		i--
+	}
+	if i < 0 {
+		return "", false
+	}
+	return filepath.Join(dir, strconv.FormatUint(attempts[i], 10)+".log"), true
 }
 
 // Kubelet's limits for a termination message taken from the log.

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -54,6 +55,14 @@ type worker struct {
 	// (or was never needed).
 	shutdownCh chan time.Duration
 	podDone    chan struct{}
+
+	// podCtx and podWG run what lives as long as runPod runs the pod (the
+	// token refresher; podWG is run's group, not runPod's container loops,
+	// whose end means the containers are done); refreshing is set once the
+	// refresher started.
+	podCtx     context.Context
+	podWG      *sync.WaitGroup
+	refreshing bool
 
 	seen     time.Time // when the agent first saw the pod
 	firstRun bool      // a container of the pod has run (for the start metric)
@@ -155,6 +164,7 @@ func (w *worker) run(ctx context.Context) {
 		if w.started {
 			w.a.metrics.podStopped()
 		}
+		w.release(ctx)
 	}
 	close(w.podDone)
 	if ctx.Err() != nil {
@@ -173,6 +183,33 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.wake:
 		}
 	}
+}
+
+// release removes the sandbox of a pod whose terminal status the API
+// holds, as kubelet removes a terminated pod's cgroups at once rather than
+// when the pod object goes: a Job's finished pods may stay for days, and
+// each sandbox holds cgroups, which the kernel limits (65,535 per cgroup
+// v1 hierarchy). Logs stay: they live in the agent's log directory. While
+// the terminal status is not written the sandbox stays, so that a
+// restarted agent still finds how the pod ended rather than starting it
+// again.
+func (w *worker) release(ctx context.Context) {
+	if ctx.Err() != nil || !w.started {
+		return
+	}
+	w.writeMu.Lock()
+	written := w.written
+	w.writeMu.Unlock()
+	if written == nil || (written.Phase != corev1.PodSucceeded && written.Phase != corev1.PodFailed) {
+		return
+	}
+	if err := w.a.rt.RemovePod(ctx, w.sandbox); err != nil {
+		w.a.log.Warn("Removing the sandbox of a finished pod", "pod", w.key(), "err", err)
+		return
+	}
+	w.mu.Lock()
+	w.started = false
+	w.mu.Unlock()
 }
 
 // finish removes the sandbox and confirms the deletion.
@@ -225,6 +262,16 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	var loops sync.WaitGroup
+	w.mu.Lock()
+	w.podCtx, w.podWG = loopCtx, outer
+	w.mu.Unlock()
+	if w.a.automountServiceAccount(pod) {
+		// A pod adopted from a previous agent has its token already.
+		path := filepath.Join(w.a.serviceAccountDir(pod), tokenFileName)
+		if _, err := os.Stat(path); err == nil {
+			w.keepTokenFresh(pod, path)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

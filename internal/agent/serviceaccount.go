@@ -1,10 +1,20 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/batchd/batchd/internal/podruntime"
 )
@@ -19,18 +29,51 @@ import (
 // mount itself, in every container that does not mount a volume there
 // already, from
 //
-//	<StateDir>/serviceaccount/<pod uid>/{ca.crt,namespace}
+//	<StateDir>/serviceaccount/<pod uid>/{ca.crt,namespace,token}
 //
-// There is no token file: batchd's API server authenticates a fixed set of
-// bearer tokens (internal/authn) and serves no TokenRequest
-// (serviceaccounts/token), so the agent cannot mint a token for the pod's
-// service account, and a made-up one would only fail later. Workloads
-// that talk to the API need a token of their own (a Secret) until the
-// server issues service account tokens.
+// The token is what kubelet puts there: a TokenRequest
+// (serviceaccounts/<name>/token) for the pod's service account, bound to
+// the pod, for the API's default audience, asking for 3607 s, requested
+// with the agent's own credentials. It is written atomically (a new file
+// renamed over the old), so a container never reads half a token, and
+// refreshed, as kubelet's token manager does, once 80% of its lifetime or
+// 24 hours have passed. Failing to get one fails the container's start
+// (CreateContainerConfigError) with a FailedMount event, where kubelet
+// would keep the pod in ContainerCreating; an API server without the
+// subresource (404 for the path itself) gets today's volume without a
+// token and a warning.
+//
+// A refresher goroutine per pod, owned by the pod's worker, keeps the
+// token fresh while the worker runs the pod: started when the token is
+// first written, or at once for a pod adopted from a previous agent.
 const (
 	serviceAccountMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 	serviceAccountDirName   = "serviceaccount"
+	tokenFileName           = "token"
+
+	// tokenExpirationSeconds is kubelet's kube-api-access token lifetime
+	// (upstream's WarnOnlyBoundTokenExpirationSeconds).
+	tokenExpirationSeconds = 60*60 + 7
+	// tokenMaxAge is when kubelet refreshes a token whatever its lifetime.
+	tokenMaxAge = 24 * time.Hour
+	// tokenRequestTimeout bounds one TokenRequest.
+	tokenRequestTimeout = 30 * time.Second
+	// accountWait is how long a container start waits for its service
+	// account to appear (a namespace's default one is created just after
+	// the namespace; upstream's admission makes such pods wait too).
+	accountWait = 10 * time.Second
+	accountPoll = 50 * time.Millisecond
+	// Refresh retries back off from tokenRetryInitial to tokenRetryMax.
+	tokenRetryInitial = time.Second
+	tokenRetryMax     = time.Minute
+
+	// kubelet's event and message for a volume that cannot be set up.
+	eventFailedMount      = "FailedMount"
+	serviceAccountVolName = "kube-api-access"
 )
+
+// errNoTokenAPI means the API server serves no serviceaccounts/token.
+var errNoTokenAPI = errors.New("the API server does not serve serviceaccounts/token")
 
 func (a *Agent) serviceAccountDir(pod *corev1.Pod) string {
 	return filepath.Join(a.cfg.StateDir, serviceAccountDirName, string(pod.UID))
@@ -53,7 +96,7 @@ func (a *Agent) automountServiceAccount(pod *corev1.Pod) bool {
 
 // serviceAccountMount writes the pod's service account files and returns
 // their mount; ok is false when the container gets none.
-func (a *Agent) serviceAccountMount(pod *corev1.Pod, c *corev1.Container) (m podruntime.Mount, ok bool, err error) {
+func (a *Agent) serviceAccountMount(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (m podruntime.Mount, ok bool, err error) {
 	if !a.automountServiceAccount(pod) {
 		return podruntime.Mount{}, false, nil
 	}
@@ -70,7 +113,234 @@ func (a *Agent) serviceAccountMount(pod *corev1.Pod, c *corev1.Container) (m pod
 	if err := writeFiles(dir, files); err != nil {
 		return podruntime.Mount{}, false, err
 	}
+	if err := a.ensureToken(ctx, pod, dir); err != nil {
+		a.failedMount(pod, err)
+		return podruntime.Mount{}, false, fmt.Errorf("fetching service account token: %w", err)
+	}
 	return podruntime.Mount{HostPath: dir, ContainerPath: serviceAccountMountPath, ReadOnly: true}, true, nil
+}
+
+// ensureToken makes sure dir holds a token that needs no refresh yet, and
+// that the pod's worker keeps it so.
+func (a *Agent) ensureToken(ctx context.Context, pod *corev1.Pod, dir string) error {
+	path := filepath.Join(dir, tokenFileName)
+	if !a.tokenFresh(path) {
+		ctx, cancel := context.WithTimeout(ctx, accountWait+tokenRequestTimeout)
+		defer cancel()
+		token, err := a.requestToken(ctx, pod, true)
+		if errors.Is(err, errNoTokenAPI) {
+			a.log.Warn("The API server issues no service account tokens: the pod gets none", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+			_ = os.Remove(path)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeToken(path, token); err != nil {
+			return err
+		}
+	}
+	if w := a.workerOf(pod.UID); w != nil {
+		w.keepTokenFresh(pod, path)
+	}
+	return nil
+}
+
+// tokenFresh reports whether the token at path exists and is not due for
+// a refresh.
+func (a *Agent) tokenFresh(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	iat, exp, ok := tokenTimes(string(b))
+	return ok && a.clock.Now().Before(refreshAt(iat, exp))
+}
+
+// workerOf returns the worker running the pod, if any.
+func (a *Agent) workerOf(uid types.UID) *worker {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.workers[uid]
+}
+
+// requestToken asks the API server for the pod's token. With wait, a
+// service account the agent has not seen yet is waited for (up to
+// accountWait), unless the pod is deleted in the meantime.
+func (a *Agent) requestToken(ctx context.Context, pod *corev1.Pod, wait bool) (string, error) {
+	name := pod.Spec.ServiceAccountName
+	if name == "" {
+		name = "default"
+	}
+	if wait && a.sas != nil {
+		waitCtx, cancel := context.WithTimeout(ctx, accountWait)
+		err := a.awaitServiceAccount(waitCtx, pod, name)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return "", err
+		}
+		// On timeout, ask anyway: the server's answer is the error.
+	}
+	rctx, cancel := context.WithTimeout(ctx, tokenRequestTimeout)
+	defer cancel()
+	tr, err := a.client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(rctx, name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{
+			ExpirationSeconds: ptr.To[int64](tokenExpirationSeconds),
+			BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		if noTokenAPI(err) {
+			return "", fmt.Errorf("%w: %w", errNoTokenAPI, err)
+		}
+		return "", err
+	}
+	if tr.Status.Token == "" {
+		return "", errors.New("the TokenRequest's answer holds no token")
+	}
+	return tr.Status.Token, nil
+}
+
+// awaitServiceAccount waits until the agent's service account cache holds
+// ns/name, the pod is deleted, or ctx ends.
+func (a *Agent) awaitServiceAccount(ctx context.Context, pod *corev1.Pod, name string) error {
+	t := time.NewTicker(accountPoll)
+	defer t.Stop()
+	for {
+		if _, err := a.sas.ServiceAccounts(pod.Namespace).Get(name); err == nil {
+			return nil
+		}
+		if w := a.workerOf(pod.UID); w != nil {
+			if cur, gone := w.current(); gone || cur.DeletionTimestamp != nil {
+				return fmt.Errorf("pod %s/%s is being deleted", pod.Namespace, pod.Name)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// noTokenAPI tells a 404 for the path (an API server without TokenRequest)
+// from a 404 for a missing service account, which names it.
+func noTokenAPI(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d == nil || (d.Name == "" && d.Kind == "")
+}
+
+func (a *Agent) failedMount(pod *corev1.Pod, err error) {
+	if a.recorder == nil {
+		return
+	}
+	a.recorder.Eventf(pod, corev1.EventTypeWarning, eventFailedMount,
+		"MountVolume.SetUp failed for volume %q : failed to fetch token: %v", serviceAccountVolName, err)
+}
+
+// keepTokenFresh starts the pod's token refresher once, under the
+// worker's pod context (see runPod); it ends when the worker stops running
+// the pod.
+func (w *worker) keepTokenFresh(pod *corev1.Pod, path string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.refreshing || w.podCtx == nil || w.podCtx.Err() != nil {
+		return
+	}
+	w.refreshing = true
+	ctx := w.podCtx
+	w.podWG.Go(func() { w.a.refreshToken(ctx, pod, path) })
+}
+
+// refreshToken replaces the token at path when it is due (refreshAt), until
+// ctx ends; failures are retried with backoff and reported as events.
+// After the first refresh, the next is timed from when the agent got the
+// token (80% of its lifetime later), so that a clock ahead of the API
+// server's does not make it ask again and again.
+func (a *Agent) refreshToken(ctx context.Context, pod *corev1.Pod, path string) {
+	log := a.log.With("pod", pod.Namespace+"/"+pod.Name)
+	var delay, retry time.Duration
+	if b, err := os.ReadFile(path); err == nil {
+		if iat, exp, ok := tokenTimes(string(b)); ok {
+			delay = max(refreshAt(iat, exp).Sub(a.clock.Now()), 0)
+		}
+	}
+	for {
+		t := a.clock.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		token, err := a.requestToken(ctx, pod, false)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = writeToken(path, token)
+		}
+		if err == nil {
+			retry = 0
+			delay = tokenExpirationSeconds * time.Second * 8 / 10
+			if iat, exp, ok := tokenTimes(token); ok {
+				delay = refreshAt(iat, exp).Sub(iat)
+			}
+			continue
+		}
+		if errors.Is(err, errNoTokenAPI) {
+			log.Warn("The API server no longer issues service account tokens: the pod's token is not refreshed", "err", err)
+			return
+		}
+		log.Warn("Refreshing the service account token", "err", err)
+		a.failedMount(pod, err)
+		retry = min(max(2*retry, tokenRetryInitial), tokenRetryMax)
+		delay = retry
+	}
+}
+
+// refreshAt is when kubelet's token manager replaces a token issued at iat
+// that expires at exp: 80% into its lifetime, or 24 hours after issue.
+func refreshAt(iat, exp time.Time) time.Time {
+	at := iat.Add(exp.Sub(iat) * 8 / 10)
+	if limit := iat.Add(tokenMaxAge); limit.Before(at) {
+		return limit
+	}
+	return at
+}
+
+// tokenTimes reads when a token was issued and expires (its iat and exp
+// claims, unverified: the API server sent it, or the agent wrote it).
+func tokenTimes(token string) (iat, exp time.Time, ok bool) {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil || c.IssuedAt == nil || c.ExpiresAt == nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return c.IssuedAt.Time, c.ExpiresAt.Time, true
+}
+
+// writeToken replaces the token file atomically. Unlike writeFiles, it
+// does not create the directory: a refresh racing the pod's removal must
+// not bring it back.
+func writeToken(path, token string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+tokenFileName+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing service account token: %w", err)
+	}
+	_, werr := f.WriteString(token)
+	if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing service account token: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing service account token: %w", err)
+	}
+	return nil
 }
 
 // ensureMountPoints creates, on the host, the two mount points kubelet

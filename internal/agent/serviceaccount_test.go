@@ -16,10 +16,10 @@ import (
 )
 
 // TestServiceAccountVolume: containers get the service account directory
-// read-only, with the API server's CA and the pod's namespace (no token:
-// batchd cannot mint service account tokens), unless the pod or its
-// service account turns automountServiceAccountToken off or a volume is
-// mounted there; and the kubernetes service's environment variables.
+// read-only, with the API server's CA, the pod's namespace and a token
+// (TestServiceAccountToken checks it), unless the pod or its service
+// account turns automountServiceAccountToken off or a volume is mounted
+// there; and the kubernetes service's environment variables.
 func TestServiceAccountVolume(t *testing.T) {
 	c, cs := start(t)
 	ctx := context.Background()
@@ -73,8 +73,8 @@ func TestServiceAccountVolume(t *testing.T) {
 
 	ca := string(c.Config().TLSClientConfig.CAData)
 	for _, name := range []string{"sa-default", "sa-pod-on"} {
-		if got := read(name, "ls"); got != "ca.crt\nnamespace\n" {
-			t.Errorf("%s: directory holds %q, want ca.crt and namespace", name, got)
+		if got := read(name, "ls"); got != "ca.crt\nnamespace\ntoken\n" {
+			t.Errorf("%s: directory holds %q, want ca.crt, namespace and token", name, got)
 		}
 		if got := read(name, "ns"); got != "default" {
 			t.Errorf("%s: namespace %q", name, got)

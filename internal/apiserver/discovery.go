@@ -53,9 +53,9 @@ type apiGroup struct {
 }
 
 // servedResources lists what discovery advertises: every store's resource
-// with its subresources, the pods/eviction subresource and the review
-// resources.
-func servedResources(stores []*registry.Store) []served {
+// with its subresources, the pods/eviction subresource, serviceaccounts/token
+// (if tokens are issued) and the review resources.
+func servedResources(stores []*registry.Store, tokens bool) []served {
 	var out []served
 	for _, st := range stores {
 		res := st.Resource()
@@ -76,6 +76,9 @@ func servedResources(stores []*registry.Store) []served {
 			sv.subresources = append(sv.subresources, servedSubresource{name: "eviction",
 				kind: policyv1.SchemeGroupVersion.WithKind("Eviction"), verbs: metav1.Verbs{"create"}})
 			sv.subresources = append(sv.subresources, servedSubresource{name: logSubresource, kind: res.GroupVersion.WithKind("Pod"), verbs: metav1.Verbs{"get"}})
+		}
+		if tokens && res.GroupVersionResource() == serviceAccountsResource {
+			sv.subresources = append(sv.subresources, servedSubresource{name: tokenSubresource, kind: tokenRequestKind, verbs: metav1.Verbs{"create"}})
 		}
 		sort.Slice(sv.subresources, func(i, j int) bool { return sv.subresources[i].name < sv.subresources[j].name })
 		out = append(out, sv)

@@ -53,7 +53,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, u
 	switch {
 	case info.namespace != "" && !res.Namespaced,
 		res.Namespaced && info.namespace == "" && !info.collection,
-		info.subresource != "" && res.Subresources[info.subresource] == nil && !((info.subresource == "eviction" || info.subresource == logSubresource) && res.GroupResource() == podsResource):
+		info.subresource != "" && res.Subresources[info.subresource] == nil && !((info.subresource == "eviction" || info.subresource == logSubresource) && res.GroupResource() == podsResource) &&
+			!(info.subresource == tokenSubresource && s.tokens != nil && res.GroupVersionResource() == serviceAccountsResource):
 		s.writeError(w, r, errPathNotFound())
 		return
 	}
@@ -80,7 +81,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, u
 		s.serveBinding(req)
 	case !info.collection && r.Method == http.MethodGet && info.subresource == logSubresource && res.GroupResource() == podsResource:
 		s.servePodLog(req)
-	case info.subresource == bindingSubresource, info.subresource == "eviction":
+	case !info.collection && r.Method == http.MethodPost && info.subresource == tokenSubresource && res.GroupVersionResource() == serviceAccountsResource:
+		s.serveToken(req)
+	case info.subresource == bindingSubresource, info.subresource == "eviction", info.subresource == tokenSubresource && res.GroupVersionResource() == serviceAccountsResource:
 		s.writeError(w, r, statusError(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed,
 			"the server does not allow this method on the requested resource"))
 	case !info.collection && r.Method == http.MethodGet:

@@ -42,6 +42,9 @@ type Config struct {
 	Metrics http.Handler
 	// NodeToken is the bearer token pods/log presents to node agents.
 	NodeToken string
+	// ServiceAccountTokens, if set, serves serviceaccounts/token
+	// (TokenRequest); nil: the subresource does not exist.
+	ServiceAccountTokens TokenIssuer
 }
 
 // Server serves the Kubernetes API. It is an http.Handler.
@@ -55,6 +58,7 @@ type Server struct {
 	log       *slog.Logger
 	minWatch  time.Duration
 	nodeToken string
+	tokens    TokenIssuer
 	discovery discoveryDocs
 	openapi   *openapi.Documents
 	// fieldManagers maintain managedFields and merge server-side applies.
@@ -106,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		log:        cfg.Log,
 		minWatch:   cfg.MinWatchTimeout,
 		nodeToken:  cfg.NodeToken,
+		tokens:     cfg.ServiceAccountTokens,
 		paramCodec: runtime.NewParameterCodec(cfg.Scheme),
 
 		closeWatches: make(chan struct{}),
@@ -118,7 +123,14 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.stores[gvr] = st
 	}
-	resources := servedResources(cfg.Stores)
+	if s.tokens != nil {
+		for _, r := range tokenStores {
+			if s.coreStore(r) == nil {
+				return nil, errors.New("apiserver: ServiceAccountTokens needs the " + r + " resource")
+			}
+		}
+	}
+	resources := servedResources(cfg.Stores, s.tokens != nil)
 	s.groups = groupsOf(resources)
 	var err error
 	if s.discovery, err = buildDiscovery(s.groups); err != nil {

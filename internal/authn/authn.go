@@ -39,14 +39,38 @@ func NewTokens(users map[string]User) *Tokens {
 	return &Tokens{users: users}
 }
 
+// Authenticator tells who sent a request.
+type Authenticator interface {
+	Authenticate(r *http.Request) (User, bool)
+}
+
+// Union tries each authenticator in turn; the first that knows the
+// request's credentials decides.
+type Union []Authenticator
+
+// Authenticate implements Authenticator.
+func (u Union) Authenticate(r *http.Request) (User, bool) {
+	for _, a := range u {
+		if user, ok := a.Authenticate(r); ok {
+			return user, true
+		}
+	}
+	return User{}, false
+}
+
+// bearer returns r's bearer token.
+func bearer(r *http.Request) (string, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
+}
+
 // Authenticate returns the user behind r's bearer token.
 func (t *Tokens) Authenticate(r *http.Request) (User, bool) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearer(r)
+	if !ok {
 		return User{}, false
 	}
-	token = strings.TrimSpace(token)
 	for known, u := range t.users {
 		if subtle.ConstantTimeCompare([]byte(known), []byte(token)) == 1 {
 			return u, true

@@ -16,7 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 
 	"github.com/batchd/batchd/internal/apiserver"
 	"github.com/batchd/batchd/internal/authn"
@@ -25,6 +29,7 @@ import (
 	"github.com/batchd/batchd/internal/kubeconfig"
 	"github.com/batchd/batchd/internal/metrics"
 	"github.com/batchd/batchd/internal/pki"
+	"github.com/batchd/batchd/internal/registry"
 	"github.com/batchd/batchd/internal/version"
 )
 
@@ -68,6 +73,10 @@ type Config struct {
 	Timed TimedControllersConfig
 	// Agent configures the in-process node agent (zero: it runs).
 	Agent AgentConfig
+	// TokenClock is the clock service account tokens are issued and
+	// checked with, for tests (a k8s.io/utils/clock/testing fake steps a
+	// token past its expiry); nil: the real clock.
+	TokenClock clock.PassiveClock
 }
 
 // DefaultListen is where a server listens unless told otherwise: loopback
@@ -191,6 +200,18 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// Service account tokens: issued by TokenRequest, checked against
+	// storage on use. batchd has no authorizer: service accounts, like
+	// every authenticated user, get full access.
+	saTokens, err := authn.NewServiceAccounts(authn.ServiceAccountsConfig{
+		Key:     certs.ServiceAccountKey,
+		Objects: newStoreObjects(stores.list),
+		Clock:   s.cfg.TokenClock,
+		Log:     s.log.With("component", "authn"),
+	})
+	if err != nil {
+		return err
+	}
 	reg := metrics.NewRegistry()
 	requests, err := metrics.NewRequestMetrics(reg)
 	if err != nil {
@@ -199,11 +220,13 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	api, err := apiserver.New(apiserver.Config{
 		Scheme:          stores.scheme,
 		Stores:          stores.list,
-		Authenticator:   tokens,
+		Authenticator:   authn.Union{tokens, saTokens},
 		Version:         version.Info(),
 		Log:             s.log.With("component", "apiserver"),
 		MinWatchTimeout: s.cfg.MinWatchTimeout,
 		NodeToken:       agentToken,
+
+		ServiceAccountTokens: saTokens,
 		// Ours and etcd's (which registers in the default registry).
 		Metrics: metrics.Handler(prometheus.Gatherers{reg, prometheus.DefaultGatherer}),
 	})
@@ -279,6 +302,49 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	})
 	g.Go(func() error { return s.runAgent(gctx, dir.Path(), url, certs.CACertPEM, agentToken) })
 	return g.Wait()
+}
+
+// storeObjects answers the service account authenticator's lookups from
+// storage (the API server's own stores), so a token stops authenticating
+// once its service account's or pod's deletion is stored (give or take
+// authn.DefaultTokenCacheTTL).
+type storeObjects map[string]*registry.Store
+
+func newStoreObjects(stores []*registry.Store) storeObjects {
+	out := storeObjects{}
+	for _, st := range stores {
+		if res := st.Resource(); res.GroupVersion == corev1.SchemeGroupVersion {
+			switch res.Name {
+			case authn.ResourceServiceAccounts, authn.ResourcePods, authn.ResourceSecrets:
+				out[res.Name] = st
+			}
+		}
+	}
+	return out
+}
+
+// Get implements authn.Objects.
+func (o storeObjects) Get(ctx context.Context, resource, namespace, name string) (authn.Object, error) {
+	st := o[resource]
+	if st == nil {
+		return authn.Object{}, fmt.Errorf("no %s resource", resource)
+	}
+	obj, err := st.Get(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return authn.Object{}, authn.ErrNotFound
+	}
+	if err != nil {
+		return authn.Object{}, err
+	}
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return authn.Object{}, err
+	}
+	out := authn.Object{UID: string(acc.GetUID())}
+	if dt := acc.GetDeletionTimestamp(); dt != nil {
+		out.Deleted = dt.Time
+	}
+	return out, nil
 }
 
 // clientAddress turns a listen address into one clients can dial: a

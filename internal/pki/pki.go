@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -27,6 +28,8 @@ const (
 	caKeyName       = "ca.key"
 	servingCertName = "serving.crt"
 	servingKeyName  = "serving.key"
+	// saKeyName is the service account signing key, kubeadm's name.
+	saKeyName = "sa.key"
 )
 
 const (
@@ -46,6 +49,10 @@ type Bundle struct {
 	CACertPEM []byte          // the CA certificate, for kubeconfig certificate-authority-data
 	CAPool    *x509.CertPool  // holds only the CA certificate
 	Serving   tls.Certificate // serving certificate and key, signed by the CA; Leaf is set
+	// ServiceAccountKey signs service account tokens (an *ecdsa.PrivateKey
+	// when Ensure created it; an RSA key an administrator put in sa.key
+	// also works).
+	ServiceAccountKey crypto.Signer
 }
 
 // Ensure makes sure dir holds a CA and a serving certificate for the API
@@ -56,6 +63,10 @@ type Bundle struct {
 // host name and every entry of hosts (IP addresses as IP SANs, anything
 // else as DNS names); otherwise it issues a new one, valid for a year.
 // Keys are written with mode 0600, and every file is replaced atomically.
+//
+// Ensure also keeps the service account signing key, sa.key (ECDSA P-256,
+// PKCS #8), created if missing and never replaced: tokens signed with it
+// must stay valid across restarts.
 //
 // Ensure returns an error, rather than creating a new CA, if ca.crt exists
 // but is unusable (no ca.key, expired, not a CA): a new CA would silently
@@ -80,7 +91,45 @@ func ensure(dir string, hosts []string, now time.Time) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Bundle{CACertPEM: ca.certPEM, CAPool: ca.pool, Serving: serving}, nil
+	saKey, err := ensureServiceAccountKey(filepath.Join(dir, saKeyName))
+	if err != nil {
+		return nil, err
+	}
+	return &Bundle{CACertPEM: ca.certPEM, CAPool: ca.pool, Serving: serving, ServiceAccountKey: saKey}, nil
+}
+
+// ensureServiceAccountKey loads the service account signing key at path,
+// creating it if the file does not exist. An unreadable key is an error,
+// not a reason to make a new one: that would invalidate every token.
+func ensureServiceAccountKey(path string) (crypto.Signer, error) {
+	keyPEM, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key, keyPEM, err := newKey()
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(path, keyPEM, 0o600); err != nil {
+			return nil, err
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading service account key: %w", err)
+	}
+	key, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("loading service account key %s: %w", path, err)
+	}
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("loading service account key %s: ECDSA keys must use P-256", path)
+		}
+	case *rsa.PrivateKey:
+	default:
+		return nil, fmt.Errorf("loading service account key %s: a %T cannot sign tokens (want ECDSA P-256 or RSA)", path, key)
+	}
+	return key, nil
 }
 
 // servingNames returns the names the serving certificate must cover.
@@ -285,17 +334,9 @@ func parsePair(certPEM, keyPEM []byte) (*x509.Certificate, crypto.Signer, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing certificate: %w", err)
 	}
-	kb, _ := pem.Decode(keyPEM)
-	if kb == nil {
-		return nil, nil, errors.New("no PEM private key found")
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	key, err := parseKey(keyPEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parsing private key: %w", err)
-	}
-	key, ok := parsed.(crypto.Signer)
-	if !ok {
-		return nil, nil, fmt.Errorf("private key of type %T cannot sign", parsed)
+		return nil, nil, err
 	}
 	pub, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
@@ -305,6 +346,33 @@ func parsePair(certPEM, keyPEM []byte) (*x509.Certificate, crypto.Signer, error)
 		return nil, nil, errors.New("private key does not match certificate")
 	}
 	return cert, key, nil
+}
+
+// parseKey parses a PEM private key: PKCS #8, or the PKCS #1 ("RSA
+// PRIVATE KEY") and SEC 1 ("EC PRIVATE KEY") forms openssl writes.
+func parseKey(keyPEM []byte) (crypto.Signer, error) {
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return nil, errors.New("no PEM private key found")
+	}
+	var parsed any
+	var err error
+	switch kb.Type {
+	case "RSA PRIVATE KEY":
+		parsed, err = x509.ParsePKCS1PrivateKey(kb.Bytes)
+	case "EC PRIVATE KEY":
+		parsed, err = x509.ParseECPrivateKey(kb.Bytes)
+	default:
+		parsed, err = x509.ParsePKCS8PrivateKey(kb.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parsing private key: %w", err)
+	}
+	key, ok := parsed.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("private key of type %T cannot sign", parsed)
+	}
+	return key, nil
 }
 
 // newKey returns a new ECDSA P-256 key and its PKCS #8 PEM encoding.

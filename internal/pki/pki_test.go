@@ -2,6 +2,8 @@ package pki
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -46,6 +48,7 @@ func TestEnsureCreatesFiles(t *testing.T) {
 		{name: "ca.key", mode: 0o600},
 		{name: "serving.crt", mode: 0o644},
 		{name: "serving.key", mode: 0o600},
+		{name: "sa.key", mode: 0o600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +65,8 @@ func TestEnsureCreatesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 4 {
-		t.Errorf("directory holds %d entries, want 4 (no temporary files left)", len(entries))
+	if len(entries) != 5 {
+		t.Errorf("directory holds %d entries, want 5 (no temporary files left)", len(entries))
 	}
 }
 
@@ -78,6 +81,32 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	}
 	if !bytes.Equal(first.Serving.Certificate[0], second.Serving.Certificate[0]) {
 		t.Error("second Ensure re-issued a serving certificate that was still good")
+	}
+}
+
+// TestServiceAccountKeyKept: the token signing key is created once and
+// reused, so tokens issued before a restart stay valid; a damaged key is
+// an error, never silently replaced.
+func TestServiceAccountKeyKept(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	first := mustEnsure(t, dir, nil, now)
+	second := mustEnsure(t, dir, nil, now.Add(400*24*time.Hour)) // re-issues the serving certificate
+	k1, ok := first.ServiceAccountKey.(*ecdsa.PrivateKey)
+	if !ok || k1.Curve != elliptic.P256() {
+		t.Fatalf("service account key = %T, want ECDSA P-256", first.ServiceAccountKey)
+	}
+	if !k1.Equal(second.ServiceAccountKey) {
+		t.Error("second Ensure returned a different service account key")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sa.key"), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensure(dir, nil, now); err == nil || !strings.Contains(err.Error(), "loading service account key") {
+		t.Errorf("ensure() with a damaged sa.key: error = %v, want loading service account key", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "sa.key")); string(b) != "garbage" {
+		t.Error("damaged sa.key was replaced")
 	}
 }
 
