@@ -34,7 +34,7 @@ import (
 // /openapi/v3 and /openapi/v3/<group version path>.
 type Documents struct {
 	v2JSON   *document
-	v2Proto  *document
+	v2Proto  func() (*document, error) // built on first use
 	v3Index  *document
 	v3       map[string]*document // by index path: "api/v1", "apis/batch/v1", ...
 	schemas  map[string]*spec.Schema
@@ -118,15 +118,20 @@ func New(resources []Resource) (*Documents, error) {
 		return nil, fmt.Errorf("encoding OpenAPI v2: %w", err)
 	}
 	d.v2JSON = newDocument(v2JSON)
-	gnostic, err := openapiv2.ParseDocument(v2JSON)
-	if err != nil {
-		return nil, fmt.Errorf("converting OpenAPI v2 to protobuf: %w", err)
-	}
-	v2Proto, err := proto.Marshal(gnostic)
-	if err != nil {
-		return nil, fmt.Errorf("encoding OpenAPI v2 protobuf: %w", err)
-	}
-	d.v2Proto = newDocument(v2Proto)
+	// Only kubectl 1.27 and 1.28 ask for the gnostic protobuf, and its
+	// conversion (through YAML) is the costliest step here: build it on
+	// first request, not on every server start.
+	d.v2Proto = sync.OnceValues(func() (*document, error) {
+		gnostic, err := openapiv2.ParseDocument(v2JSON)
+		if err != nil {
+			return nil, fmt.Errorf("converting OpenAPI v2 to protobuf: %w", err)
+		}
+		v2Proto, err := proto.Marshal(gnostic)
+		if err != nil {
+			return nil, fmt.Errorf("encoding OpenAPI v2 protobuf: %w", err)
+		}
+		return newDocument(v2Proto), nil
+	})
 
 	// OpenAPI 3.0: one document per group version (and per discovery URL),
 	// sharing one set of definitions.

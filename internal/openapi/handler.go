@@ -72,7 +72,12 @@ func (d *Documents) serveV2(w http.ResponseWriter, r *http.Request) {
 	for _, c := range goautoneg.ParseAccept(accept) {
 		switch {
 		case c.Type == "application" && (c.SubType == subTypeProtobuf || c.SubType == subTypeProtobufDeprecated):
-			d.serve(w, r, d.v2Proto, contentTypeProtobuf)
+			doc, err := d.v2Proto()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			d.serve(w, r, doc, contentTypeProtobuf)
 			return
 		case (c.Type == "application" || c.Type == "*") && (c.SubType == "json" || c.SubType == "*"):
 			d.serve(w, r, d.v2JSON, contentTypeJSON)

@@ -44,6 +44,10 @@ func body(t *testing.T, resp *http.Response) []byte {
 func TestServeHTTP(t *testing.T) {
 	d := documents(t)
 	batch := d.v3["apis/batch/v1"]
+	v2Proto, err := d.v2Proto()
+	if err != nil {
+		t.Fatalf("building the v2 protobuf: %v", err)
+	}
 	tests := []struct {
 		name        string
 		method      string
@@ -60,12 +64,12 @@ func TestServeHTTP(t *testing.T) {
 		{name: "v2 with no Accept is JSON", target: "/openapi/v2",
 			wantStatus: 200, wantType: "application/json", wantBody: d.v2JSON.body},
 		{name: "v2 protobuf as kubectl 1.27 asks", target: "/openapi/v2", accept: acceptV2Protobuf,
-			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: d.v2Proto.body,
-			wantHeaders: map[string]string{"ETag": strconv.Quote(d.v2Proto.etag)}},
+			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: v2Proto.body,
+			wantHeaders: map[string]string{"ETag": strconv.Quote(v2Proto.etag)}},
 		{name: "v2 protobuf dotted form", target: "/openapi/v2", accept: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: d.v2Proto.body},
+			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: v2Proto.body},
 		{name: "v2 protobuf preferred by q", target: "/openapi/v2", accept: "application/json;q=0.5, " + acceptV2Protobuf,
-			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: d.v2Proto.body},
+			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: v2Proto.body},
 		{name: "v2 unacceptable", target: "/openapi/v2", accept: "text/html", wantStatus: 406},
 		{name: "v3 index", target: "/openapi/v3", accept: acceptV3Index,
 			wantStatus: 200, wantType: "application/json", wantBody: d.v3Index.body,
