@@ -31,6 +31,7 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	parallelism := fs.Int("parallelism", 500, "pods at once")
 	workers := fs.Int("node-workers", 64, "concurrent status writers of the stand-in node")
 	noFsync := fs.Bool("no-fsync", false, "run etcd without fsync")
+	upstream := fs.Bool("upstream-batching", false, "the Job controller waits upstream's fixed 1 s after pod events instead of batchd's adaptive wait")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -43,7 +44,8 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		DataDir: dir, Listen: "127.0.0.1:0", FastElection: true, NoFsync: *noFsync,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		// Pods are finished by the loop below, not run: no scheduling.
-		Scheduler: controlplane.SchedulerConfig{Disabled: true},
+		Scheduler:     controlplane.SchedulerConfig{Disabled: true},
+		JobController: controlplane.JobControllerConfig{MinBatchPeriod: upstreamBatching(*upstream)},
 	})
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type systemFlags struct {
 	jsonPath    string
 	cpuProfile  string
 	timeout     time.Duration
+	upstream    bool // the Job controller's upstream batching
 }
 
 // baselineKinds are the raw baselines, in the order they run.
@@ -65,6 +66,7 @@ func parseSystemFlags(args []string, stderr io.Writer) (systemFlags, error) {
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this `file`")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the system runs (server, agent and the benchmark's watches share the process) to this `file`")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time budget of each system run")
+	fs.BoolVar(&f.upstream, "upstream-batching", false, "the Job controller waits upstream's fixed 1 s after pod events instead of batchd's adaptive wait")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -296,10 +298,11 @@ func systemOnce(ctx context.Context, f systemFlags, helper string, res *results,
 	runtime.GC()
 	debug.FreeOSMemory()
 	srv, err := startServer(ctx, controlplane.Config{
-		DataDir: dataDir,
-		Listen:  "127.0.0.1:0",
-		NoFsync: f.noFsync,
-		Log:     slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		DataDir:       dataDir,
+		Listen:        "127.0.0.1:0",
+		NoFsync:       f.noFsync,
+		Log:           slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		JobController: controlplane.JobControllerConfig{MinBatchPeriod: upstreamBatching(f.upstream)},
 		Agent: controlplane.AgentConfig{
 			HelperPath:      helper,
 			RuntimeStateDir: rtDir,
@@ -495,4 +498,13 @@ func describeConditions(job *batchv1.Job) string {
 		parts = append(parts, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// upstreamBatching is the Job controller's MinBatchPeriod for
+// -upstream-batching: negative turns batchd's adaptive wait off.
+func upstreamBatching(on bool) time.Duration {
+	if on {
+		return -1
+	}
+	return 0
 }
