@@ -48,6 +48,9 @@ type Config struct {
 	// containers as the service account's ca.crt (serviceaccount.go).
 	// Empty: no ca.crt.
 	CACert []byte
+	// MaxPods is the Node's pods capacity, how many non-terminated pods
+	// the scheduler puts on it (0: DefaultMaxPods, kubelet's 110).
+	MaxPods int
 	// ShutdownGracePeriod enables graceful node shutdown (kubelet's
 	// shutdownGracePeriod, shutdown.go): when Run's ctx ends, the pods
 	// still running are marked DisruptionTarget, stopped within this
@@ -112,6 +115,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.MaxPods < 0 {
+		return nil, fmt.Errorf("agent: MaxPods is %d, want 0 or more", cfg.MaxPods)
+	}
+	if cfg.MaxPods == 0 {
+		cfg.MaxPods = DefaultMaxPods
 	}
 	if cfg.ShutdownGracePeriod < 0 {
 		return nil, fmt.Errorf("agent: ShutdownGracePeriod is %v, want 0 or more", cfg.ShutdownGracePeriod)

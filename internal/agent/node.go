@@ -24,8 +24,9 @@ import (
 // written; liveness between writes is the Lease's job, as upstream.
 const nodeStatusInterval = time.Minute
 
-// maxPods is kubelet's default --max-pods.
-const maxPods = 110
+// DefaultMaxPods is kubelet's default --max-pods: how many pods the Node
+// offers the scheduler (Config.MaxPods).
+const DefaultMaxPods = 110
 
 // registerNode creates the Node or takes over an existing one of the same
 // name, and writes its status.
@@ -83,7 +84,7 @@ func (a *Agent) writeNodeStatus(ctx context.Context, node *corev1.Node) error {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI),
 		corev1.ResourceMemory: *resource.NewQuantity(memTotal(), resource.BinarySI),
-		corev1.ResourcePods:   *resource.NewQuantity(maxPods, resource.DecimalSI),
+		corev1.ResourcePods:   *resource.NewQuantity(int64(a.cfg.MaxPods), resource.DecimalSI),
 	}
 	st := &node.Status
 	st.Capacity = capacity

@@ -21,6 +21,7 @@ import (
 type agentFlags struct {
 	server, token, nodeName, caFile, stateDir, runtimeDir, helper, listen string
 	shutdownGrace                                                         time.Duration
+	maxPods                                                               int
 }
 
 func newAgentCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
@@ -77,7 +78,7 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 			}
 			a, err := agent.New(agent.Config{Client: client, NodeName: f.nodeName, Runtime: rt, StateDir: f.stateDir,
 				ListenAddress: f.listen, Token: token, Log: log.With("component", "agent"),
-				CACert: caPEM, ShutdownGracePeriod: f.shutdownGrace})
+				CACert: caPEM, ShutdownGracePeriod: f.shutdownGrace, MaxPods: f.maxPods})
 			if err != nil {
 				return err
 			}
@@ -93,6 +94,7 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 	fl.StringVar(&f.runtimeDir, "runtime-state-dir", "/run/batchd/agent", "pod runtime state (tmpfs recommended); empty: <state-dir>/hostproc")
 	fl.StringVar(&f.helper, "helper", "", "path of the batchd-pod helper; empty: next to batchd or on $PATH")
 	fl.StringVar(&f.listen, "listen", agent.DefaultListenAddress, "HTTPS address of the agent's log endpoint")
+	fl.IntVar(&f.maxPods, "max-pods", agent.DefaultMaxPods, "pods this machine runs at once, the Node's pods capacity (kubelet's --max-pods)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace-period", 0, "on SIGTERM, stop running pods within this time and report them Failed with DisruptionTarget, as kubelet's graceful node shutdown; 0 leaves them running for the next agent to re-adopt")
 	return cmd
 }

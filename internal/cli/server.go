@@ -23,6 +23,7 @@ type serverFlags struct {
 	noAgent       bool
 	nodeName      string
 	agentListen   string
+	maxPods       int
 }
 
 func newServerCommand(g *globalFlags, stderr io.Writer) *cobra.Command {
@@ -51,7 +52,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 				Listen:        f.listen,
 				Hosts:         f.hosts,
 				Log:           log,
-				Agent:         controlplane.AgentConfig{Disabled: f.noAgent, NodeName: f.nodeName, ListenAddress: f.agentListen},
+				Agent:         controlplane.AgentConfig{Disabled: f.noAgent, NodeName: f.nodeName, ListenAddress: f.agentListen, MaxPods: f.maxPods},
 			})
 			if err != nil {
 				return err
@@ -76,6 +77,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 	fl.StringSliceVar(&f.hosts, "tls-san", nil, "(listen) extra host names or IPs for the serving certificate")
 	fl.BoolVar(&f.noAgent, "no-agent", false, "(agent) run no node agent in this process: pods then need a batchd agent on some machine")
 	fl.StringVar(&f.nodeName, "node-name", "", "(agent) name of this machine's Node; empty: the host name")
+	fl.IntVar(&f.maxPods, "max-pods", agent.DefaultMaxPods, "(agent) pods this machine runs at once, the Node's pods capacity (kubelet's --max-pods)")
 	fl.StringVar(&f.agentListen, "agent-listen", agent.DefaultListenAddress, "(agent) address of the agent's endpoint (pod logs), like kubelet's port 10250; use :0 to pick a free port")
 	return cmd
 }

@@ -41,6 +41,8 @@ type AgentConfig struct {
 	// ListenAddress is the agent's endpoint address (its port goes in the
 	// Node's daemonEndpoints). Empty: agent.DefaultListenAddress.
 	ListenAddress string
+	// MaxPods is the Node's pods capacity (0: agent.DefaultMaxPods).
+	MaxPods int
 	// ShutdownGracePeriod is agent.Config.ShutdownGracePeriod: when the
 	// server stops, running pods are stopped within it and reported
 	// Failed with DisruptionTarget (best effort: the API server stops at
@@ -116,7 +118,7 @@ func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM 
 		Client: client, NodeName: ac.NodeName, Runtime: rt, StateDir: ac.StateDir,
 		ListenAddress: ac.ListenAddress, Token: token, Log: log,
 		ServiceHost: svcHost, ServicePort: svcPort, CACert: caPEM,
-		ShutdownGracePeriod: ac.ShutdownGracePeriod,
+		ShutdownGracePeriod: ac.ShutdownGracePeriod, MaxPods: ac.MaxPods,
 	})
 	if err != nil {
 		return err
