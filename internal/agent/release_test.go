@@ -19,7 +19,17 @@ import (
 func TestFinishedPodReleasesSandbox(t *testing.T) {
 	c, cs, dir := startIn(t)
 	create(t, cs, shPod("done", corev1.RestartPolicyNever, "echo bye"))
-	waitPhase(t, cs, "done", corev1.PodSucceeded, 30*time.Second)
+	done := waitPhase(t, cs, "done", corev1.PodSucceeded, 30*time.Second)
+	// The agent's cache drops managedFields; its status writes must keep
+	// the creator's entry and add its own for the status.
+	var creator, status bool
+	for _, e := range done.ManagedFields {
+		creator = creator || e.Subresource == ""
+		status = status || e.Subresource == "status"
+	}
+	if !creator || !status {
+		t.Errorf("managedFields after the agent's writes: %+v; want the creator's and a status entry", done.ManagedFields)
+	}
 
 	rt, err := hostproc.New(hostproc.Config{StateDir: dir, HelperPath: helper})
 	if err != nil {

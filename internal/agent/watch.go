@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/batchd/batchd/internal/controller"
 )
 
 // watchPods feeds every pod bound to this node to podChanged until ctx
@@ -32,7 +34,10 @@ func (a *Agent) watchPods(ctx, podsCtx context.Context) error {
 	f := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.node).String()
-		}))
+		}),
+		// Status writes are to the status subresource, which keeps the
+		// stored managedFields: the agent's copies need none.
+		informers.WithTransform(controller.DropManagedFields))
 	inf := f.Core().V1().Pods().Informer()
 	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.podChanged(podsCtx, obj.(*corev1.Pod), false) },
