@@ -264,7 +264,9 @@ func (w *worker) phaseLocked(initialized bool) corev1.PodPhase {
 				anyRestarting = true
 			}
 		}
-		if anyRestarting {
+		if anyRestarting || w.sidecarRunningLocked() {
+			// As kubelet, a pod is terminal only once its sidecars,
+			// stopped after the main containers, have ended too.
 			return corev1.PodRunning
 		}
 		if stopped == succeeded {
@@ -273,6 +275,17 @@ func (w *worker) phaseLocked(initialized bool) corev1.PodPhase {
 		return corev1.PodFailed
 	}
 	return corev1.PodPending
+}
+
+// sidecarRunningLocked reports whether a sidecar (restartPolicy Always
+// init container) still runs.
+func (w *worker) sidecarRunningLocked() bool {
+	for _, c := range w.inits {
+		if c.sidecar && c.running {
+			return true
+		}
+	}
+	return false
 }
 
 // apiStatus is the container's status as kubelet reports it, with
