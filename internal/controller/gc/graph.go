@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -65,6 +66,8 @@ type node struct {
 	// deletingDependents: being deleted with the foregroundDeletion
 	// finalizer, so the collector deletes its dependents first.
 	deletingDependents bool
+	// waitingSince is when the collector saw deletingDependents start.
+	waitingSince time.Time
 }
 
 // eventType says what an informer saw happen to an object.
@@ -150,6 +153,9 @@ func (g *graph) apply(e *event) effects {
 			beingDeleted:       e.obj.GetDeletionTimestamp() != nil,
 			deletingDependents: waitingFor(e.obj, metav1.FinalizerDeleteDependents),
 		}
+		if n.deletingDependents {
+			n.waitingSince = time.Now()
+		}
 		g.nodes[id.uid] = n
 		g.addToOwners(n, n.owners, &fx)
 		g.transitions(e, n, &fx)
@@ -233,6 +239,7 @@ func (g *graph) transitions(e *event, n *node, fx *effects) {
 	if startsWaitingFor(e.old, e.obj, metav1.FinalizerDeleteDependents) {
 		// A node first seen as virtual missed this flag: always set it.
 		n.deletingDependents = true
+		n.waitingSince = time.Now()
 		fx.delete(sortedUIDs(n.dependents)...)
 		fx.delete(n.id.uid)
 	}
@@ -372,6 +379,7 @@ type view struct {
 	virtual            bool
 	beingDeleted       bool
 	deletingDependents bool
+	waitingSince       time.Time
 	dependents         []dependent // ordered by UID
 }
 
@@ -383,7 +391,7 @@ func (g *graph) view(uid types.UID) (view, bool) {
 	if !ok {
 		return view{}, false
 	}
-	v := view{id: n.id, virtual: n.virtual, beingDeleted: n.beingDeleted, deletingDependents: n.deletingDependents}
+	v := view{id: n.id, virtual: n.virtual, beingDeleted: n.beingDeleted, deletingDependents: n.deletingDependents, waitingSince: n.waitingSince}
 	for _, uid := range sortedUIDs(n.dependents) {
 		dep, ok := g.nodes[uid]
 		if !ok {

@@ -218,6 +218,10 @@ func TestGraphApply(t *testing.T) {
 			if !ok {
 				t.Fatalf("node %s not in the graph", tt.node)
 			}
+			if (v.waitingSince.IsZero()) == v.deletingDependents {
+				t.Errorf("view(%s): waitingSince %v with deletingDependents %v; want it set exactly when waiting", tt.node, v.waitingSince, v.deletingDependents)
+			}
+			v.waitingSince = time.Time{} // when, not whether: checked above
 			if diff := cmp.Diff(*tt.wantView, v, cmp.AllowUnexported(view{}, identity{}, dependent{})); diff != "" {
 				t.Errorf("view(%s) mismatch (-want +got):\n%s", tt.node, diff)
 			}

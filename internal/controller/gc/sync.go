@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -93,11 +94,24 @@ func (c *Controller) attemptToDelete(ctx context.Context, uid types.UID) (bool, 
 	return n.virtual, nil
 }
 
+// foregroundSettle is how long after an owner starts waiting for its
+// dependents the collector lets its informers catch up before deciding
+// that none blocks it.
+const foregroundSettle = 500 * time.Millisecond
+
 // finishForeground removes an owner's foregroundDeletion finalizer once
 // no dependent blocks it, and otherwise checks the blocking dependents.
 func (c *Controller) finishForeground(ctx context.Context, n view) error {
 	finalize, check := decideOwner(n.dependents)
 	if finalize {
+		// Beyond upstream: a dependent created just before the owner's
+		// deletion may not have reached the graph yet (informers of
+		// different resources lag independently), and finalizing now
+		// would let the owner go before it. Give the informers a moment.
+		if wait := foregroundSettle - time.Since(n.waitingSince); wait > 0 {
+			c.deletes.AddAfter(n.id.uid, wait)
+			return nil
+		}
 		c.log.Debug("Removing foregroundDeletion finalizer, no dependent blocks it", "key", n.id)
 		return c.removeFinalizer(ctx, n.id, metav1.FinalizerDeleteDependents)
 	}
