@@ -22,6 +22,7 @@ import (
 
 	"github.com/batchd/batchd/internal/clustertest"
 	"github.com/batchd/batchd/internal/scheduler"
+	st "github.com/batchd/batchd/internal/scheduler/schedulertest"
 )
 
 const (
@@ -206,17 +207,17 @@ func TestSchedulerRespectsRequests(t *testing.T) {
 	c := clustertest.Start(t, clustertest.WithoutScheduler())
 	client := fastClient(t, c)
 	createNodes(t, client,
-		makeNode("a", allocatable("2", "4Gi", "10")),
-		makeNode("b", allocatable("2", "4Gi", "10")),
-		makeNode("gpu", allocatable("500m", "4Gi", "10"), extended("nvidia.com/gpu", "2")))
+		st.MakeNode("a", st.Allocatable("2", "4Gi", "10")),
+		st.MakeNode("b", st.Allocatable("2", "4Gi", "10")),
+		st.MakeNode("gpu", st.Allocatable("500m", "4Gi", "10"), st.Extended("nvidia.com/gpu", "2")))
 	startScheduler(t, c, scheduler.Config{})
 
 	var pods []*corev1.Pod
 	for i := range 5 {
-		pods = append(pods, makePod(fmt.Sprint("cpu-", i), requests("1", "1Gi")))
+		pods = append(pods, st.MakePod(fmt.Sprint("cpu-", i), st.Requests("1", "1Gi")))
 	}
 	for i := range 3 {
-		pods = append(pods, makePod(fmt.Sprint("gpu-", i), requestsExtended("nvidia.com/gpu", "1")))
+		pods = append(pods, st.MakePod(fmt.Sprint("gpu-", i), st.RequestsExtended("nvidia.com/gpu", "1")))
 	}
 	createPods(t, client, pods...)
 
@@ -281,19 +282,19 @@ func TestSchedulerFiltersNodes(t *testing.T) {
 	c := clustertest.Start(t, clustertest.WithoutScheduler())
 	client := fastClient(t, c)
 	createNodes(t, client,
-		makeNode("ssd", nodeLabel("disk", "ssd")),
-		makeNode("tainted", taint("dedicated", "gpu", corev1.TaintEffectNoSchedule)),
-		makeNode("down", ready(corev1.ConditionFalse)),
-		makeNode("cordoned", cordoned))
+		st.MakeNode("ssd", st.NodeLabel("disk", "ssd")),
+		st.MakeNode("tainted", st.Taint("dedicated", "gpu", corev1.TaintEffectNoSchedule)),
+		st.MakeNode("down", st.Ready(corev1.ConditionFalse)),
+		st.MakeNode("cordoned", st.Cordoned))
 	startScheduler(t, c, scheduler.Config{})
 
 	createPods(t, client,
-		makePod("wants-ssd", nodeSelector("disk", "ssd")),
-		makePod("tolerates", tolerate("dedicated", "gpu", corev1.TaintEffectNoSchedule),
-			requiredNodeAffinity(expr(corev1.LabelHostname, corev1.NodeSelectorOpIn, "tainted"))),
-		makePod("nowhere", nodeSelector("pool", "late")),
-		makePod("on-down", nodeSelector(corev1.LabelHostname, "down")),
-		makePod("on-tainted", nodeSelector(corev1.LabelHostname, "tainted")))
+		st.MakePod("wants-ssd", st.NodeSelector("disk", "ssd")),
+		st.MakePod("tolerates", st.Tolerate("dedicated", "gpu", corev1.TaintEffectNoSchedule),
+			st.RequiredNodeAffinity(st.Expr(corev1.LabelHostname, corev1.NodeSelectorOpIn, "tainted"))),
+		st.MakePod("nowhere", st.NodeSelector("pool", "late")),
+		st.MakePod("on-down", st.NodeSelector(corev1.LabelHostname, "down")),
+		st.MakePod("on-tainted", st.NodeSelector(corev1.LabelHostname, "tainted")))
 
 	awaitPlacement(t, client, "wants-ssd and tolerates bound", func(p map[string]string) bool {
 		return p["wants-ssd"] == "ssd" && p["tolerates"] == "tainted"
@@ -334,18 +335,18 @@ func TestSchedulerFiltersNodes(t *testing.T) {
 	awaitPlacement(t, client, "on-down bound to down", func(p map[string]string) bool { return p["on-down"] == "down" })
 
 	// A new node with the label lets nowhere in.
-	createNodes(t, client, makeNode("late", nodeLabel("pool", "late")))
+	createNodes(t, client, st.MakeNode("late", st.NodeLabel("pool", "late")))
 	awaitPlacement(t, client, "nowhere bound to late", func(p map[string]string) bool { return p["nowhere"] == "late" })
 }
 
 func TestSchedulerPodAffinity(t *testing.T) {
 	c := clustertest.Start(t, clustertest.WithoutScheduler())
 	client := fastClient(t, c)
-	createNodes(t, client, makeNode("a"), makeNode("b"), makeNode("c"))
+	createNodes(t, client, st.MakeNode("a"), st.MakeNode("b"), st.MakeNode("c"))
 	startScheduler(t, c, scheduler.Config{})
 
 	web := func(name string) *corev1.Pod {
-		return makePod(name, podLabel("app", "web"), antiAffinity(podTerm("app", "web", corev1.LabelHostname)))
+		return st.MakePod(name, st.PodLabel("app", "web"), st.AntiAffinity(st.PodTerm("app", "web", corev1.LabelHostname)))
 	}
 	createPods(t, client, web("web-0"), web("web-1"), web("web-2"), web("web-3"))
 	placed := awaitPlacement(t, client, "three web pods bound", func(p map[string]string) bool { return len(p) == 4 && len(pendingPods(p)) == 1 })
@@ -361,7 +362,7 @@ func TestSchedulerPodAffinity(t *testing.T) {
 	if placed[web0] == "" {
 		web0 = "web-1"
 	}
-	createPods(t, client, makePod("cache", podLabel("role", "cache"), podAffinity(corev1.PodAffinityTerm{
+	createPods(t, client, st.MakePod("cache", st.PodLabel("role", "cache"), st.PodAffinity(corev1.PodAffinityTerm{
 		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 		TopologyKey:   corev1.LabelHostname,
 	})))
@@ -377,17 +378,17 @@ func TestSchedulerPodAffinity(t *testing.T) {
 func TestSchedulerLeavesOtherPodsAlone(t *testing.T) {
 	c := clustertest.Start(t, clustertest.WithoutScheduler())
 	client := fastClient(t, c)
-	createNodes(t, client, makeNode("a", allocatable("2", "4Gi", "10")))
+	createNodes(t, client, st.MakeNode("a", st.Allocatable("2", "4Gi", "10")))
 	// A pod placed by its author counts against the node.
-	createPods(t, client, makePod("placed", requests("2", ""), onNode("a")))
+	createPods(t, client, st.MakePod("placed", st.Requests("2", ""), st.OnNode("a")))
 	startScheduler(t, c, scheduler.Config{})
 
 	createPods(t, client,
-		makePod("other-scheduler", func(p *corev1.Pod) { p.Spec.SchedulerName = "other" }),
-		makePod("gated", func(p *corev1.Pod) {
+		st.MakePod("other-scheduler", func(p *corev1.Pod) { p.Spec.SchedulerName = "other" }),
+		st.MakePod("gated", func(p *corev1.Pod) {
 			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}}
 		}),
-		makePod("needs-cpu", requests("1", "")))
+		st.MakePod("needs-cpu", st.Requests("1", "")))
 
 	awaitUnschedulable(t, client, "needs-cpu", corev1.PodReasonUnschedulable,
 		"0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")
@@ -409,11 +410,11 @@ func TestSchedulerThroughput(t *testing.T) {
 	c := clustertest.Start(t, clustertest.WithoutScheduler())
 	client := fastClient(t, c)
 	for i := range nodes {
-		createNodes(t, client, makeNode(fmt.Sprintf("node-%02d", i), allocatable("32", "64Gi", fmt.Sprint(perNode))))
+		createNodes(t, client, st.MakeNode(fmt.Sprintf("node-%02d", i), st.Allocatable("32", "64Gi", fmt.Sprint(perNode))))
 	}
 	var pods []*corev1.Pod
 	for i := range nodes * perNode {
-		pods = append(pods, makePod(fmt.Sprintf("p-%04d", i), requests("100m", "64Mi")))
+		pods = append(pods, st.MakePod(fmt.Sprintf("p-%04d", i), st.Requests("100m", "64Mi")))
 	}
 	createConcurrently(t, client, pods)
 
