@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,50 +64,20 @@ func startAgentServer(t *testing.T) *agentServer {
 
 	dir := t.TempDir()
 	logs := &jsonLog{}
-	cmd := exec.Command(batchdBinary, "server",
+	proc := startServerProcess(t, env, logs, "server",
 		"--log-format", "json",
 		"--data-dir", dir,
 		"--listen", "127.0.0.1:0",
 		// Not kubelet's fixed port: other servers with agents may run.
 		"--agent-listen", ":0",
 	)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting batchd: %v", err)
-	}
-	pgid := cmd.Process.Pid
-	done := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
 	s := &agentServer{server: server{DataDir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig")}}
 	// Registered after t.TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
-		select {
-		case <-done:
-			t.Errorf("batchd exited before the test ended: %v", waitErr)
-		default:
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Errorf("sending SIGTERM to batchd: %v", err)
-			}
-			select {
-			case <-done:
-				if waitErr != nil {
-					t.Errorf("batchd did not exit cleanly on SIGTERM: %v", waitErr)
-				}
-			case <-time.After(stopTimeout):
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
-				<-done
-				t.Errorf("batchd still running %v after SIGTERM; killed its process group", stopTimeout)
-			}
-		}
+		proc.stop(t)
 		// Anything batchd left in its process group. Containers run in
 		// sessions of their own: the test deletes its pods before this.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		proc.killGroup()
 		s.removeRuntimeState(t)
 		if t.Failed() {
 			t.Logf("batchd log (last %d lines):\n%s", logTailLines, logs.tail(logTailLines))
@@ -123,8 +92,8 @@ func startAgentServer(t *testing.T) *agentServer {
 				return line
 			}
 			select {
-			case <-done:
-				t.Fatalf("batchd exited before it logged %q: %v\n%s", msg, waitErr, logs.tail(logTailLines))
+			case <-proc.done:
+				t.Fatalf("batchd exited before it logged %q: %v\n%s", msg, proc.waitErr, logs.tail(logTailLines))
 			case <-time.After(pollInterval):
 			}
 			if time.Now().After(deadline) {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,42 +43,15 @@ func startServer(t *testing.T) *server {
 	}
 	dir := t.TempDir()
 	logs := newServerLog()
-	cmd := exec.Command(batchdBinary, "server",
+	proc := startServerProcess(t, nil, logs, "server",
 		"--log-format", "json",
 		"--data-dir", dir,
 		"--listen", "127.0.0.1:0",
 		"--no-agent", // pods are not run: no root, helper or port 10250 needed
 	)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting batchd: %v", err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
 	// Registered after t.TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
-		select {
-		case <-done:
-			t.Errorf("batchd exited before the test ended: %v", waitErr)
-		default:
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Errorf("sending SIGTERM to batchd: %v", err)
-			}
-			select {
-			case <-done:
-				if waitErr != nil {
-					t.Errorf("batchd did not exit cleanly on SIGTERM: %v", waitErr)
-				}
-			case <-time.After(stopTimeout):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Errorf("batchd still running %v after SIGTERM; killed it", stopTimeout)
-			}
-		}
+		proc.stop(t)
 		if t.Failed() {
 			t.Logf("batchd log (last %d lines):\n%s", logTailLines, logs.tail(logTailLines))
 		}
@@ -89,8 +60,8 @@ func startServer(t *testing.T) *server {
 	var ready readyLine
 	select {
 	case ready = <-logs.ready:
-	case <-done:
-		t.Fatalf("batchd exited before it was ready: %v\n%s", waitErr, logs.tail(logTailLines))
+	case <-proc.done:
+		t.Fatalf("batchd exited before it was ready: %v\n%s", proc.waitErr, logs.tail(logTailLines))
 	case <-time.After(readyTimeout):
 		t.Fatalf("batchd did not log %q within %v:\n%s", readyMsg, readyTimeout, logs.tail(logTailLines))
 	}
