@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -19,6 +20,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/batchd/batchd/internal/controlplane"
+	"github.com/batchd/batchd/internal/tmpfs"
 )
 
 // series is one row of a suite table: one figure of one scenario, with
@@ -334,11 +338,16 @@ func (b *binaries) remove() {
 	}
 }
 
-// tmpfsDir makes a temporary directory on tmpfs (/run, else /dev/shm),
+// tmpfsDir makes a temporary directory on tmpfs (controlplane.RunRoot,
+// mounted if need be, else /dev/shm),
 // where the hostproc runtime keeps its state in production; else in the
 // default temporary directory.
 func tmpfsDir(pattern string) (string, error) {
-	for _, parent := range []string{"/run", "/dev/shm"} {
+	controlplane.EnsureRunRoot(slog.New(slog.DiscardHandler))
+	for _, parent := range []string{controlplane.RunRoot, "/dev/shm"} {
+		if on, err := tmpfs.OnTmpfs(parent); err != nil || !on {
+			continue
+		}
 		if d, err := os.MkdirTemp(parent, pattern); err == nil {
 			return d, nil
 		}

@@ -29,7 +29,7 @@ import (
 // mount itself, in every container that does not mount a volume there
 // already, from
 //
-//	<StateDir>/serviceaccount/<pod uid>/{ca.crt,namespace,token}
+//	<RunDir>/serviceaccount/<pod uid>/{ca.crt,namespace,token}
 //
 // The token is what kubelet puts there: a TokenRequest
 // (serviceaccounts/<name>/token) for the pod's service account, bound to
@@ -76,7 +76,7 @@ const (
 var errNoTokenAPI = errors.New("the API server does not serve serviceaccounts/token")
 
 func (a *Agent) serviceAccountDir(pod *corev1.Pod) string {
-	return filepath.Join(a.cfg.StateDir, serviceAccountDirName, string(pod.UID))
+	return filepath.Join(a.cfg.RunDir, serviceAccountDirName, string(pod.UID))
 }
 
 // automountServiceAccount is the ServiceAccount admission plugin's rule:

@@ -19,7 +19,7 @@ import (
 // terminationMessagePath gets a fresh empty file, world-writable, bind
 // mounted at that path, under
 //
-//	<StateDir>/containers/<pod uid>/<container>/<attempt>.termination-log
+//	<RunDir>/containers/<pod uid>/<container>/<attempt>.termination-log
 //
 // When the run has ended, state.terminated.message is the file's last
 // 4096 bytes. With terminationMessagePolicy FallbackToLogsOnError, a run
@@ -38,7 +38,7 @@ const (
 )
 
 func (a *Agent) containerFilesDir(pod *corev1.Pod) string {
-	return filepath.Join(a.cfg.StateDir, containerFilesDirName, string(pod.UID))
+	return filepath.Join(a.cfg.RunDir, containerFilesDirName, string(pod.UID))
 }
 
 func (a *Agent) terminationLogPath(pod *corev1.Pod, container string, attempt uint32) string {

@@ -23,6 +23,9 @@ import (
 //	                             downwardAPI and projected volumes
 //	claims/<namespace>/<claim>   persistentVolumeClaim: one directory per
 //	                             claim, so its data outlives its pods
+//
+// and in RunDir (tmpfs):
+//
 //	serviceaccount/<pod uid>     the service account volume (serviceaccount.go)
 //	containers/<pod uid>/        termination message files (termination.go)
 //

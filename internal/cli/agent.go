@@ -71,12 +71,15 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 			}
 			if f.runtimeDir == "" {
 				f.runtimeDir = filepath.Join(f.stateDir, "hostproc")
+			} else if filepath.Dir(filepath.Clean(f.runtimeDir)) == controlplane.RunRoot {
+				controlplane.EnsureRunRoot(log)
 			}
 			rt, err := hostproc.New(hostproc.Config{StateDir: f.runtimeDir, HelperPath: helper, Log: log.With("component", "hostproc")})
 			if err != nil {
 				return err
 			}
 			a, err := agent.New(agent.Config{Client: client, NodeName: f.nodeName, Runtime: rt, StateDir: f.stateDir,
+				RunDir:        controlplane.AgentRunDir(f.runtimeDir),
 				ListenAddress: f.listen, Token: token, Log: log.With("component", "agent"),
 				CACert: caPEM, ShutdownGracePeriod: f.shutdownGrace, MaxPods: f.maxPods})
 			if err != nil {
@@ -91,7 +94,7 @@ The token is the server's <data-dir>/agent.token; --ca-file is its
 	fl.StringVar(&f.caFile, "ca-file", "", "CA certificate of the server (<data-dir>/pki/ca.crt); empty: the system roots")
 	fl.StringVar(&f.nodeName, "node-name", "", "name of this machine's Node; empty: the host name")
 	fl.StringVar(&f.stateDir, "state-dir", "/var/lib/batchd/agent", "directory for volumes, claims and pod logs")
-	fl.StringVar(&f.runtimeDir, "runtime-state-dir", "/run/batchd/agent", "pod runtime state (tmpfs recommended); empty: <state-dir>/hostproc")
+	fl.StringVar(&f.runtimeDir, "runtime-state-dir", "/run/batchd/agent", "pod runtime state, service account tokens and termination message files (tmpfs: under "+controlplane.RunRoot+" batchd mounts one if needed); empty: <state-dir>/hostproc")
 	fl.StringVar(&f.helper, "helper", "", "path of the batchd-pod helper; empty: next to batchd or on $PATH")
 	fl.StringVar(&f.listen, "listen", agent.DefaultListenAddress, "HTTPS address of the agent's log endpoint")
 	fl.IntVar(&f.maxPods, "max-pods", agent.DefaultMaxPods, "pods this machine runs at once, the Node's pods capacity (kubelet's --max-pods)")

@@ -268,6 +268,7 @@ type embedded struct {
 	done   chan error
 	dir    string
 	temp   bool
+	rundir string // the runtime's state of a temporary run, on tmpfs
 	log    *slog.Logger
 }
 
@@ -282,6 +283,14 @@ func startEmbedded(ctx, abort context.Context, dataDir string, log *slog.Logger)
 			return nil, fmt.Errorf("creating a temporary data directory: %w", err)
 		}
 		e.dir, e.temp = dir, true
+		// The runtime's state on tmpfs, where per-pod files are cheap;
+		// removed at exit with the data directory.
+		controlplane.EnsureRunRoot(log)
+		if rd, err := os.MkdirTemp(controlplane.RunRoot, "run-"); err == nil {
+			e.rundir = rd
+		} else {
+			e.rundir = filepath.Join(e.dir, "hostproc")
+		}
 	}
 	srv, err := controlplane.New(controlplane.Config{
 		DataDir: e.dir,
@@ -299,9 +308,9 @@ func startEmbedded(ctx, abort context.Context, dataDir string, log *slog.Logger)
 			// Any free port, so a run works next to a batchd server or
 			// another run; the API server finds it in the Node's status.
 			ListenAddress: ":0",
-			// Inside the data directory, so a temporary one leaves nothing
-			// behind in /run.
-			RuntimeStateDir: filepath.Join(e.dir, "hostproc"),
+			// A temporary run's own, removed at exit; a kept data
+			// directory gets the server's default.
+			RuntimeStateDir: e.rundir,
 		},
 		Log: log,
 	})
@@ -369,6 +378,9 @@ func (e *embedded) removeTemp() error {
 	}
 	if err := os.RemoveAll(e.dir); err != nil {
 		return fmt.Errorf("removing the temporary data directory: %w", err)
+	}
+	if err := os.RemoveAll(e.rundir); err != nil {
+		return fmt.Errorf("removing the temporary runtime state: %w", err)
 	}
 	return nil
 }

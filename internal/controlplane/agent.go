@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/authn"
 	"github.com/batchd/batchd/internal/podruntime/hostproc"
+	"github.com/batchd/batchd/internal/tmpfs"
 	"github.com/batchd/batchd/internal/version"
 )
 
@@ -31,9 +33,10 @@ type AgentConfig struct {
 	// StateDir holds the agent's files (volumes, claims, pod logs).
 	// Empty: <data dir>/agent.
 	StateDir string
-	// RuntimeStateDir is the hostproc runtime's state. Empty:
-	// /run/batchd/<hash of the data dir> (tmpfs) if it can be created,
-	// else <StateDir>/hostproc.
+	// RuntimeStateDir is the hostproc runtime's state; the agent's
+	// short-lived per-pod files go in AgentRunDir of it. Empty:
+	// <RunRoot>/<hash of the data dir> (tmpfs, EnsureRunRoot) if it can be
+	// created, else <StateDir>/hostproc.
 	RuntimeStateDir string
 	// HelperPath is the batchd-pod binary. Empty: next to the running
 	// executable, else on $PATH.
@@ -78,10 +81,10 @@ func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM 
 	if ac.StateDir == "" {
 		ac.StateDir = filepath.Join(dataDir, "agent")
 	}
-	if ac.RuntimeStateDir == "" {
-		ac.RuntimeStateDir = defaultRuntimeStateDir(dataDir, ac.StateDir)
-	}
 	log := s.log.With("component", "agent")
+	if ac.RuntimeStateDir == "" {
+		ac.RuntimeStateDir = defaultRuntimeStateDir(dataDir, ac.StateDir, log)
+	}
 	helper, err := FindHelper(ac.HelperPath)
 	if err != nil && ac.HelperPath == "" {
 		// Without batchd-pod (go run, or a lone binary), batchd serves as
@@ -116,6 +119,7 @@ func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM 
 	}
 	a, err := agent.New(agent.Config{
 		Client: client, NodeName: ac.NodeName, Runtime: rt, StateDir: ac.StateDir,
+		RunDir:        AgentRunDir(ac.RuntimeStateDir),
 		ListenAddress: ac.ListenAddress, Token: token, Log: log,
 		ServiceHost: svcHost, ServicePort: svcPort, CACert: caPEM,
 		ShutdownGracePeriod: ac.ShutdownGracePeriod, MaxPods: ac.MaxPods,
@@ -172,16 +176,47 @@ func FindHelper(path string) (string, error) {
 		dir + "/" + hostproc.HelperName + " ./cmd/batchd-pod` (make build builds both), or run the server with --no-agent")
 }
 
-// defaultRuntimeStateDir prefers tmpfs under /run, as containerd does.
-func defaultRuntimeStateDir(dataDir, stateDir string) string {
+// RunRoot is where nodes keep per-pod state that need not survive a
+// reboot: the pod runtime's state and the agent's tokens and termination
+// message files, one directory per data directory (or per agent). It
+// should be a tmpfs (EnsureRunRoot).
+const RunRoot = "/run/batchd"
+
+// EnsureRunRoot makes sure RunRoot is on a tmpfs, mounting one if needed
+// (package tmpfs). Failing that, pods still run, with their per-pod files
+// on RunRoot's disk filesystem, a millisecond or more slower each: log
+// says so, and how to fix it.
+func EnsureRunRoot(log *slog.Logger) {
+	mounted, err := tmpfs.Ensure(RunRoot)
+	switch {
+	case errors.Is(err, tmpfs.ErrNotEmpty):
+		log.Warn("Per-pod state stays on a disk filesystem, which costs about a millisecond of CPU per file: "+RunRoot+" is not a tmpfs and holds files; remove them while no batchd runs, and batchd mounts one", "dir", RunRoot)
+	case err != nil:
+		log.Warn("Per-pod state stays on a disk filesystem, which costs about a millisecond of CPU per file", "dir", RunRoot, "err", err)
+	case mounted:
+		log.Info("Mounted a tmpfs for per-pod state", "dir", RunRoot)
+	}
+}
+
+// defaultRuntimeStateDir is a directory of RunRoot, on tmpfs as
+// containerd's /run/containerd, named for the data directory; else one in
+// the agent's state directory.
+func defaultRuntimeStateDir(dataDir, stateDir string, log *slog.Logger) string {
+	EnsureRunRoot(log)
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		abs = dataDir
 	}
 	sum := sha256.Sum256([]byte(abs))
-	dir := filepath.Join("/run/batchd", hex.EncodeToString(sum[:8]))
+	dir := filepath.Join(RunRoot, hex.EncodeToString(sum[:8]))
 	if err := os.MkdirAll(dir, 0o700); err == nil {
 		return dir
 	}
 	return filepath.Join(stateDir, "hostproc")
+}
+
+// AgentRunDir is the agent's agent.Config.RunDir for a runtime state
+// directory: beside the runtime's state, on the same tmpfs.
+func AgentRunDir(runtimeStateDir string) string {
+	return filepath.Join(runtimeStateDir, "files")
 }
