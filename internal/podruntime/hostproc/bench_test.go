@@ -19,8 +19,13 @@ import (
 
 // buildHelper builds cmd/batchd-pod, the helper production uses (the test
 // binary, which tests use as the helper, is bigger and slower to start).
+// BATCHD_BENCH_HELPER names a prebuilt helper instead, e.g. to keep its
+// symbols for perf.
 func buildHelper(b *testing.B) string {
 	b.Helper()
+	if p := os.Getenv("BATCHD_BENCH_HELPER"); p != "" {
+		return p
+	}
 	out := filepath.Join(b.TempDir(), hostproc.HelperName)
 	cmd := exec.Command("go", "build", "-o", out, "github.com/batchd/batchd/cmd/batchd-pod")
 	if msg, err := cmd.CombinedOutput(); err != nil {
@@ -39,6 +44,10 @@ func buildHelper(b *testing.B) string {
 //	spawn-exit-p50-ms, spawn-exit-p99-ms: StartContainer until Wait returns
 //	pod-p50-ms, pod-p99-ms:               StartPod until RemovePod returns
 //	pods/s:                               whole pods per second of wall time
+//	cpu-ms/pod:                           CPU (user+system) of this process
+//	                                      and its reaped children per pod
+//	helper-cpu-ms/pod:                    the children's part: helpers and
+//	                                      their commands
 //
 // Run with e.g. -bench Pod -benchtime 1000x. "mimic" mounts a volume at a
 // path that does not exist on the host (a private root per container).
@@ -95,6 +104,7 @@ func BenchmarkPod(b *testing.B) {
 			)
 			b.ResetTimer()
 			start := time.Now()
+			self0, children0 := cpuTime(b)
 			for range v.conc {
 				wg.Go(func() {
 					for next.Add(1) <= int64(b.N) {
@@ -130,6 +140,8 @@ func BenchmarkPod(b *testing.B) {
 			}
 			wg.Wait()
 			elapsed := time.Since(start)
+			self, children := cpuTime(b)
+			self, children = self-self0, children-children0
 			b.StopTimer()
 			if err, ok := failed.Load().(error); ok {
 				b.Fatal(err)
@@ -139,6 +151,8 @@ func BenchmarkPod(b *testing.B) {
 			b.ReportMetric(pct(pod, 50), "pod-p50-ms")
 			b.ReportMetric(pct(pod, 99), "pod-p99-ms")
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "pods/s")
+			b.ReportMetric(float64((self+children).Microseconds())/1000/float64(b.N), "cpu-ms/pod")
+			b.ReportMetric(float64(children.Microseconds())/1000/float64(b.N), "helper-cpu-ms/pod")
 			b.ReportMetric(0, "ns/op") // meaningless with concurrency; see pods/s
 		})
 	}
@@ -160,6 +174,21 @@ func stateDir(b *testing.B, kind string) string {
 	}
 	b.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+// cpuTime is the user and system time of this process and of its reaped
+// children. Every helper is reaped by the time RemovePod returns, and each
+// helper reaps its command, so their CPU is counted.
+func cpuTime(b *testing.B) (self, children time.Duration) {
+	var ts [2]time.Duration
+	for i, who := range []int{unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN} {
+		var ru unix.Rusage
+		if err := unix.Getrusage(who, &ru); err != nil {
+			b.Fatal(err)
+		}
+		ts[i] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return ts[0], ts[1]
 }
 
 func pct(ds []time.Duration, p int) float64 {

@@ -48,10 +48,11 @@ type hierarchy struct {
 	provides    map[string]bool // which of memory, cpu, pids it has (and we enabled)
 }
 
-// cgroups creates per-pod and per-container cgroups and sets limits with
-// plain file writes (runtime.md §2: a library adds a dozen modules and
-// still lacks the v1 OOM counter). Layout: <base>/<pod>/<container>, with
-// limits on the container level only.
+// cgroups creates per-container cgroups and sets limits with plain file
+// writes (runtime.md §2: a library adds a dozen modules and still lacks the
+// v1 OOM counter). Layout: <base>/<container ID>; there is no pod level,
+// since there are no pod-level limits and each level costs a mkdir and an
+// rmdir per hierarchy.
 type cgroups struct {
 	mode  CgroupMode // v1, v2 or none after detection
 	hiers []hierarchy
@@ -333,35 +334,37 @@ func probe(base, file string) error {
 	return os.WriteFile(filepath.Join(dir, file), v, 0)
 }
 
-// createPod makes the pod's cgroups.
-func (cg *cgroups) createPod(pod string) error {
-	for _, h := range cg.hiers {
-		dir := filepath.Join(h.base, pod)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("creating cgroup %s: %w", dir, err)
-		}
-		if cg.mode == CgroupsV2 {
-			var ctls []string
-			for ctl := range h.provides {
-				ctls = append(ctls, "+"+ctl)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(ctls, " ")), 0); err != nil {
-				return fmt.Errorf("enabling controllers in %s: %w", dir, err)
-			}
-		}
-	}
-	return nil
+// ownCgroup reports whether a container gets a cgroup of its own in h:
+// always on v2 (one hierarchy) and where h has memory (the OOM counter,
+// and what finds a container's processes to kill), otherwise only when
+// the container has a limit h enforces. A v1 hierarchy without either
+// adds nothing per container but a mkdir and an rmdir (some 50 µs of CPU
+// each, plus the kernel's deferred teardown): the command shares the
+// parent cgroup there with other such containers, apart from the agent,
+// as every container's cgroup would be.
+func (cg *cgroups) ownCgroup(h hierarchy, res podruntime.Resources) bool {
+	return cg.mode == CgroupsV2 || h.provides[ctlMemory] ||
+		h.provides[ctlCPU] && (res.CPURequestMilli > 0 || res.CPULimitMilli > 0) ||
+		h.provides[ctlPIDs] && res.PIDsLimit > 0
 }
 
-// createContainer makes the container's cgroups with its limits and
+// containerCgroup is the name of a container's cgroup in every hierarchy
+// it has one in: its ID, "<pod>_<name>_<attempt>", directly in the base.
+func containerCgroup(id podruntime.ContainerID) string { return string(id) }
+
+// createContainer makes the container's cgroups with their limits and
 // returns what the helper needs to join them and read the OOM counter.
-func (cg *cgroups) createContainer(pod, ctr string, res podruntime.Resources) ([]podinit.Cgroup, string, error) {
+func (cg *cgroups) createContainer(id podruntime.ContainerID, res podruntime.Resources) ([]podinit.Cgroup, string, error) {
 	var (
 		out []podinit.Cgroup
 		oom string
 	)
 	for _, h := range cg.hiers {
-		dir := filepath.Join(h.base, pod, ctr)
+		if !cg.ownCgroup(h, res) {
+			out = append(out, podinit.Cgroup{Dir: h.base, Shared: true})
+			continue
+		}
+		dir := filepath.Join(h.base, containerCgroup(id))
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return nil, "", fmt.Errorf("creating cgroup %s: %w", dir, err)
 		}
@@ -436,13 +439,18 @@ func (cg *cgroups) limits(h hierarchy, res podruntime.Resources) []limitWrite {
 	return ws
 }
 
-// removePod removes the pod's cgroups. Processes still in a container's
-// cgroup (an interrupted start) are killed first. It retries while the
-// kernel still counts exiting processes, until ctx ends.
-func (cg *cgroups) removePod(ctx context.Context, pod string) error {
+// removeContainers removes the cgroups of a pod's containers (by their
+// IDs) where they exist, and the pod-level cgroups that earlier versions
+// made (<base>/<pod>/<container>), so that an upgraded agent leaks none.
+// Processes still in a cgroup (an interrupted start) are killed first. It
+// retries while the kernel still counts exiting processes, until ctx ends.
+func (cg *cgroups) removeContainers(ctx context.Context, pod podruntime.PodID, ids []podruntime.ContainerID) error {
 	var errs []error
 	for _, h := range cg.hiers {
-		podDir := filepath.Join(h.base, pod)
+		for _, id := range ids {
+			errs = append(errs, removeCgroup(ctx, filepath.Join(h.base, containerCgroup(id))))
+		}
+		podDir := filepath.Join(h.base, string(pod))
 		ents, err := os.ReadDir(podDir)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

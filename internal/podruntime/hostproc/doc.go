@@ -41,10 +41,14 @@
 // # Cgroups
 //
 // Limits are plain file writes: v1 controllers where mounted (this
-// includes hybrid hosts), else v2, else none. Pods live in
-// <hierarchy>/<agent's cgroup>/<CgroupParent>/<pod>/<container>. What
-// cannot be enforced is logged by New and reported by Capabilities; pods
-// still run.
+// includes hybrid hosts), else v2, else none. Each container has its own
+// cgroup, <hierarchy>/<agent's cgroup>/<CgroupParent>/<container ID>,
+// with no pod level (there are no pod-level limits, and every level is a
+// mkdir and an rmdir per hierarchy). On v1 a container gets one only in
+// the memory hierarchy (always: the OOM counter) and in those that
+// enforce a limit it has; elsewhere its processes, and its helper, share
+// <CgroupParent> itself. What cannot be enforced is logged by New and
+// reported by Capabilities; pods still run.
 //
 // # ExecSync
 //

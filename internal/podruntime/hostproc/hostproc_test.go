@@ -191,7 +191,7 @@ func TestCgroupLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := func(ctl string) string {
-		return filepath.Join("/sys/fs/cgroup", ctl, ownCgroup(t, ctl), cgroupParent(root), string(pod), "main_0")
+		return filepath.Join("/sys/fs/cgroup", ctl, ownCgroup(t, ctl), cgroupParent(root), string(id))
 	}
 	read := func(ctl, file string) string {
 		b, err := os.ReadFile(filepath.Join(dir(ctl), file))
@@ -231,9 +231,63 @@ func TestCgroupLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ctl := range []string{"memory", "cpu", "pids"} {
-		if _, err := os.Stat(filepath.Dir(dir(ctl))); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("pod cgroup in %s still exists after RemovePod (err %v)", ctl, err)
+		if _, err := os.Stat(dir(ctl)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("container cgroup in %s still exists after RemovePod (err %v)", ctl, err)
 		}
+	}
+}
+
+// TestCgroupsWithoutLimits: a container without limits gets a memory
+// cgroup of its own (for the OOM counter) but none in the v1 cpu and pids
+// hierarchies, where the command runs in the shared parent cgroup, and
+// RemovePod leaves no cgroup behind.
+func TestCgroupsWithoutLimits(t *testing.T) {
+	root := t.TempDir()
+	rt := newRuntime(t, root, hostproc.CgroupsV1)
+	c := rt.Capabilities()
+	if !c.MemoryLimit || !c.CPULimit || !c.PIDsLimit {
+		t.Skipf("cgroup v1 memory, cpu and pids controllers not all usable: %v", c.Warnings)
+	}
+	ctx := t.Context()
+	pod, err := rt.StartPod(ctx, podruntime.PodSpec{Name: "nolimits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.RemovePod(ctx, pod)
+	id, err := rt.StartContainer(ctx, pod, podruntime.ContainerSpec{Name: "main", Command: podruntimetest.Workload("sleep", "60s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := func(ctl string) string {
+		return filepath.Join("/sys/fs/cgroup", ctl, ownCgroup(t, ctl), cgroupParent(root))
+	}
+	procs := func(dir string) []string {
+		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			t.Fatalf("reading %s: %v", dir, err)
+		}
+		return strings.Fields(string(b))
+	}
+	if got := procs(filepath.Join(parent("memory"), string(id))); len(got) != 1 {
+		t.Errorf("memory cgroup of the container has processes %v, want just the command", got)
+	}
+	if _, err := os.Stat(filepath.Join(parent("memory"), string(id), "memory.oom_control")); err != nil {
+		t.Errorf("no OOM counter for the container: %v", err)
+	}
+	for _, ctl := range []string{"cpu", "pids"} {
+		if _, err := os.Stat(filepath.Join(parent(ctl), string(id))); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s cgroup of a container without limits exists (err %v)", ctl, err)
+		}
+		// The command and its helper.
+		if got := procs(parent(ctl)); len(got) != 2 {
+			t.Errorf("%s parent cgroup has processes %v, want the command and its helper", ctl, got)
+		}
+	}
+	if err := rt.RemovePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(parent("memory"), string(id))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("memory cgroup of the container still exists after RemovePod (err %v)", err)
 	}
 }
 

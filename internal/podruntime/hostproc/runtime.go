@@ -66,7 +66,15 @@ type Runtime struct {
 	log      *slog.Logger
 
 	mu       sync.Mutex
-	children map[int]bool // helpers this process started and has not reaped
+	children map[podruntime.ContainerID]child // helpers this process started and has not reaped
+}
+
+// child is a helper this process started. Until it is reaped its PID
+// names it, so waiting for it needs neither its running record nor a check
+// of its start time.
+type child struct {
+	pid     int
+	running bool // it reported the command running
 }
 
 var _ podruntime.Runtime = (*Runtime)(nil)
@@ -120,7 +128,7 @@ func New(cfg Config) (*Runtime, error) {
 		maxLine:  cfg.MaxLogLineSize,
 		cg:       cg,
 		log:      log,
-		children: map[int]bool{},
+		children: map[podruntime.ContainerID]child{},
 	}, nil
 }
 
@@ -157,7 +165,7 @@ func (r *Runtime) Capabilities() podruntime.Capabilities {
 	return c
 }
 
-// StartPod records the pod and creates its cgroups.
+// StartPod records the pod. Its cgroups are its containers'.
 func (r *Runtime) StartPod(ctx context.Context, spec podruntime.PodSpec) (podruntime.PodID, error) {
 	if spec.LogDirectory != "" && !filepath.IsAbs(spec.LogDirectory) {
 		return "", fmt.Errorf("starting pod %s/%s: log directory %q is not absolute", spec.Namespace, spec.Name, spec.LogDirectory)
@@ -167,13 +175,7 @@ func (r *Runtime) StartPod(ctx context.Context, spec podruntime.PodSpec) (podrun
 	if err := os.MkdirAll(filepath.Join(dir, containersDir), 0o700); err != nil {
 		return "", fmt.Errorf("starting pod %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
-	if err := r.cg.createPod(string(id)); err != nil {
-		r.cg.removePod(ctx, string(id))
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("starting pod %s/%s: %w", spec.Namespace, spec.Name, err)
-	}
 	if err := writeJSON(filepath.Join(dir, podFile), podRecord{Spec: spec, CreatedAt: time.Now()}); err != nil {
-		r.cg.removePod(ctx, string(id))
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("starting pod %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
@@ -206,11 +208,12 @@ func (r *Runtime) StartContainer(ctx context.Context, pod podruntime.PodID, spec
 		return "", fmt.Errorf("starting container %s: %w", id, err)
 	}
 	// From here on a failure must not leave a half-made container behind.
+	// Cgroups go first: RemovePod finds them through the directory.
 	undo := func(err error) (podruntime.ContainerID, error) {
-		os.RemoveAll(dir)
 		for _, h := range r.cg.hiers {
-			os.Remove(filepath.Join(h.base, string(pod), key))
+			os.Remove(filepath.Join(h.base, containerCgroup(id)))
 		}
+		os.RemoveAll(dir)
 		return "", fmt.Errorf("starting container %s: %w", id, err)
 	}
 
@@ -226,7 +229,7 @@ func (r *Runtime) StartContainer(ctx context.Context, pod podruntime.PodID, spec
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return undo(fmt.Errorf("creating log directory: %w", err))
 	}
-	cgs, oom, err := r.cg.createContainer(string(pod), key, spec.Resources)
+	cgs, oom, err := r.cg.createContainer(id, spec.Resources)
 	if err != nil {
 		return undo(err)
 	}
@@ -321,6 +324,12 @@ var errSpawn = errors.New("spawning pod helper")
 // PID. The network namespace is the host's (hostNetwork).
 const cloneFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID
 
+// helperEnv is the helper's whole environment. GOMAXPROCS=1: the helper
+// mostly waits, and one P spares it the runtime's cgroup CPU-limit probe
+// at start (/proc/self/cgroup, mountinfo, cpu.cfs_quota_us) and the
+// threads that spin looking for work for a second P.
+var helperEnv = []string{"GOMAXPROCS=1"}
+
 // spawn starts the helper for c and returns its start report: SyncOK or
 // the reason the command could not start (the helper then recorded a
 // StartError exit).
@@ -337,7 +346,7 @@ func (r *Runtime) spawn(ctx context.Context, c container) (string, error) {
 	}
 	p, err := os.StartProcess(r.helper, []string{r.helper, podinit.Arg, c.dir}, &os.ProcAttr{
 		Dir:   "/",
-		Env:   []string{},
+		Env:   helperEnv,
 		Files: []*os.File{devnull, devnull, devnull, syncW},
 		Sys:   &syscall.SysProcAttr{Cloneflags: cloneFlags, Setsid: true},
 	})
@@ -349,7 +358,7 @@ func (r *Runtime) spawn(ctx context.Context, c container) (string, error) {
 	pid := p.Pid
 	p.Release() // we reap by PID (reap), so a fresh instance could do the same
 	r.mu.Lock()
-	r.children[pid] = true
+	r.children[c.id] = child{pid: pid}
 	r.mu.Unlock()
 
 	line, err := readLine(ctx, syncR)
@@ -357,7 +366,7 @@ func (r *Runtime) spawn(ctx context.Context, c container) (string, error) {
 		// Cancelled, or the helper died before reporting: make sure it is
 		// gone, and that the container has an exit.
 		syscall.Kill(pid, syscall.SIGKILL)
-		r.reapBlocking(pid)
+		r.reapBlocking(c.id)
 		msg := "pod helper exited before starting the command"
 		if ctx.Err() != nil {
 			msg = "start cancelled: " + ctx.Err().Error()
@@ -369,8 +378,12 @@ func (r *Runtime) spawn(ctx context.Context, c container) (string, error) {
 		return msg, nil
 	}
 	if line != podinit.SyncOK {
-		r.reapBlocking(pid) // it exits right after reporting
+		r.reapBlocking(c.id) // it exits right after reporting
+		return line, nil
 	}
+	r.mu.Lock()
+	r.children[c.id] = child{pid: pid, running: true}
+	r.mu.Unlock()
 	return line, nil
 }
 
@@ -388,32 +401,33 @@ func readLine(ctx context.Context, f *os.File) (string, error) {
 	return strings.TrimSuffix(line, "\n"), nil
 }
 
-// reap collects the helper's zombie if this process started it.
-func (r *Runtime) reap(pid int) {
+// reap collects the zombie of c's helper if this process started it.
+func (r *Runtime) reap(id podruntime.ContainerID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.children[pid] {
+	h, ok := r.children[id]
+	if !ok {
 		return
 	}
 	var ws unix.WaitStatus
-	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-	if got == pid || errors.Is(err, unix.ECHILD) {
-		delete(r.children, pid)
+	got, err := unix.Wait4(h.pid, &ws, unix.WNOHANG, nil)
+	if got == h.pid || errors.Is(err, unix.ECHILD) {
+		delete(r.children, id)
 	}
 }
 
 // reapBlocking waits for a helper this process started and knows is exiting.
-func (r *Runtime) reapBlocking(pid int) {
+func (r *Runtime) reapBlocking(id podruntime.ContainerID) {
 	r.mu.Lock()
-	ours := r.children[pid]
-	delete(r.children, pid)
+	h, ours := r.children[id]
+	delete(r.children, id)
 	r.mu.Unlock()
 	if !ours {
 		return
 	}
 	var ws unix.WaitStatus
 	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
+		_, err := unix.Wait4(h.pid, &ws, 0, nil)
 		if !errors.Is(err, unix.EINTR) {
 			return
 		}
@@ -427,6 +441,9 @@ const startTimeout = time.Minute
 // helperOf returns a handle on c's helper, or nil if it is gone. A
 // container still starting (no running record) is waited for.
 func (r *Runtime) helperOf(ctx context.Context, c container) (*proc, error) {
+	if p, ok, err := r.openChild(c.id); ok {
+		return p, err
+	}
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		run, ok, err := c.running()
 		if err != nil {
@@ -457,12 +474,29 @@ func (r *Runtime) helperOf(ctx context.Context, c container) (*proc, error) {
 	}
 }
 
+// openChild returns a handle on c's helper if this process started it
+// and it reported the command running (ok), without reading the running
+// record. The lock keeps reap from freeing the PID for reuse before the
+// pidfd holds the process; without pidfds (the fallback polls by PID,
+// which a reap elsewhere could free) it declines.
+func (r *Runtime) openChild(id podruntime.ContainerID) (p *proc, ok bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ours := r.children[id]
+	if !ours || !h.running {
+		return nil, false, nil
+	}
+	p, err = openProc(h.pid, 0)
+	if err == nil && p.f == nil {
+		return nil, false, nil
+	}
+	return p, err == nil, err
+}
+
 // settle returns c's exit once its helper is gone, recording a lost one
 // if the helper left none.
-func (r *Runtime) settle(c container, pid int, lost podinit.Exit) (podruntime.ExitStatus, error) {
-	if pid > 0 {
-		r.reap(pid)
-	}
+func (r *Runtime) settle(c container, lost podinit.Exit) (podruntime.ExitStatus, error) {
+	r.reap(c.id)
 	e, ok, err := c.exit()
 	if err != nil {
 		return podruntime.ExitStatus{}, fmt.Errorf("reading exit of %s: %w", c.id, err)
@@ -488,7 +522,7 @@ func (r *Runtime) Wait(ctx context.Context, id podruntime.ContainerID) (podrunti
 		return podruntime.ExitStatus{}, fmt.Errorf("waiting for container: %w", err)
 	}
 	if e, ok, err := c.exit(); err != nil || ok {
-		r.reapContainer(c)
+		r.reap(c.id)
 		return classify(e), err
 	}
 	p, err := r.helperOf(ctx, c)
@@ -496,21 +530,14 @@ func (r *Runtime) Wait(ctx context.Context, id podruntime.ContainerID) (podrunti
 		return podruntime.ExitStatus{}, fmt.Errorf("waiting for container %s: %w", id, err)
 	}
 	if p == nil {
-		return r.settle(c, 0, lostExit())
+		return r.settle(c, lostExit())
 	}
 	_, err = p.wait(ctx, time.Time{})
 	p.close()
 	if err != nil {
 		return podruntime.ExitStatus{}, fmt.Errorf("waiting for container %s: %w", id, err)
 	}
-	return r.settle(c, p.pid, lostExit())
-}
-
-// reapContainer reaps c's helper if this process started it.
-func (r *Runtime) reapContainer(c container) {
-	if run, ok, _ := c.running(); ok {
-		r.reap(run.Pid)
-	}
+	return r.settle(c, lostExit())
 }
 
 // killTimeout is how long the helper gets to kill its namespace before it
@@ -525,7 +552,7 @@ func (r *Runtime) Stop(ctx context.Context, id podruntime.ContainerID, grace tim
 		return fmt.Errorf("stopping container: %w", err)
 	}
 	if _, ok, err := c.exit(); err != nil || ok {
-		r.reapContainer(c)
+		r.reap(c.id)
 		return err
 	}
 	p, err := r.helperOf(ctx, c)
@@ -533,7 +560,7 @@ func (r *Runtime) Stop(ctx context.Context, id podruntime.ContainerID, grace tim
 		return fmt.Errorf("stopping container %s: %w", id, err)
 	}
 	if p == nil {
-		_, err := r.settle(c, 0, lostExit())
+		_, err := r.settle(c, lostExit())
 		return err
 	}
 	defer p.close()
@@ -541,7 +568,7 @@ func (r *Runtime) Stop(ctx context.Context, id podruntime.ContainerID, grace tim
 	// plain 137, not an unknown status.
 	killed := podinit.Exit{Code: 128 + int(syscall.SIGKILL), Signal: int(syscall.SIGKILL), Message: "the pod helper did not act on the kill and was killed itself", FinishedAt: time.Now()}
 	done := func() error {
-		_, err := r.settle(c, p.pid, killed)
+		_, err := r.settle(c, killed)
 		return err
 	}
 	if grace > 0 {
@@ -591,8 +618,10 @@ func (r *Runtime) RemovePod(ctx context.Context, pod podruntime.PodID) error {
 		return fmt.Errorf("removing pod %s: %w", pod, err)
 	}
 	var errs []error
+	ids := make([]podruntime.ContainerID, 0, len(ents))
 	for _, e := range ents {
 		c := container{id: containerID(pod, e.Name()), pod: pod, dir: filepath.Join(dir, containersDir, e.Name())}
+		ids = append(ids, c.id)
 		if _, err := os.Stat(filepath.Join(c.dir, podinit.SpecFile)); err != nil {
 			continue // a start that never got as far as its record
 		}
@@ -603,7 +632,7 @@ func (r *Runtime) RemovePod(ctx context.Context, pod podruntime.PodID) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing pod %s: %w", pod, err)
 	}
-	if err := r.cg.removePod(ctx, string(pod)); err != nil {
+	if err := r.cg.removeContainers(ctx, pod, ids); err != nil {
 		return fmt.Errorf("removing pod %s: %w", pod, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -681,7 +710,7 @@ func (r *Runtime) containerState(c container) (podruntime.ContainerState, bool, 
 	}
 	if !ok {
 		if time.Since(rec.CreatedAt) > startTimeout {
-			st, err := r.settle(c, 0, lostExit())
+			st, err := r.settle(c, lostExit())
 			cs.State, cs.Exit = podruntime.StateExited, &st
 			return cs, err == nil, err
 		}
@@ -700,7 +729,7 @@ func (r *Runtime) containerState(c container) (podruntime.ContainerState, bool, 
 			return cs, true, nil
 		}
 	}
-	st, err := r.settle(c, run.Pid, lostExit())
+	st, err := r.settle(c, lostExit())
 	if err != nil {
 		return cs, false, err
 	}

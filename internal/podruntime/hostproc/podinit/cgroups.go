@@ -17,16 +17,26 @@ type cgroupFiles struct {
 	ins, outs []*os.File
 }
 
+// openCgroups moves the helper into the shared cgroups for good and opens
+// the container's own ones (and the helper's) for join and leave.
 func openCgroups(cgs []Cgroup) (*cgroupFiles, error) {
 	f := &cgroupFiles{}
-	if len(cgs) == 0 {
-		return f, nil
-	}
-	own, err := ownCgroups()
-	if err != nil {
-		return nil, err
-	}
+	var own map[string]string
 	for _, cg := range cgs {
+		if cg.Shared {
+			if err := os.WriteFile(filepath.Join(cg.Dir, "cgroup.procs"), []byte("0"), 0); err != nil {
+				f.close()
+				return nil, fmt.Errorf("joining cgroup %s: %w", cg.Dir, err)
+			}
+			continue
+		}
+		if own == nil {
+			var err error
+			if own, err = ownCgroups(); err != nil {
+				f.close()
+				return nil, err
+			}
+		}
 		j, err := os.OpenFile(filepath.Join(cg.Dir, "cgroup.procs"), os.O_WRONLY, 0)
 		if err != nil {
 			f.close()

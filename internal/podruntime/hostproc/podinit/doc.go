@@ -12,7 +12,8 @@
 // (a tmpfs "mimic" of the missing path's ancestors, whose other entries are
 // bind-mounted back, then pivot_root: nothing is created on the host);
 // bind-mounts the volumes; mounts a fresh /proc; joins the container's
-// cgroups just long enough to start the command in them; records that the
+// cgroups just long enough to start the command in them (shared ones, where
+// the container has none of its own, for good); records that the
 // container runs; reports success or failure to the runtime over fd 3;
 // then supervises. As PID 1 it forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT
 // and SIGUSR1 to the command, kills everything in the namespace on

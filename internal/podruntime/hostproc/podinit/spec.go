@@ -82,8 +82,13 @@ type Cgroup struct {
 	// hierarchy's second field in /proc/self/cgroup ("memory",
 	// "cpu,cpuacct", "" for v2): together they locate the helper's own
 	// cgroup, which it returns to once the command runs.
-	Mount       string
-	Controllers string
+	Mount       string `json:",omitempty"`
+	Controllers string `json:",omitempty"`
+	// Shared: Dir is a cgroup without limits that other containers share
+	// (a v1 hierarchy in which this container needs none of its own).
+	// The helper moves into it for good, so the command and its exec
+	// commands start there, and never returns.
+	Shared bool `json:",omitempty"`
 }
 
 // Running is the record of a started container.
