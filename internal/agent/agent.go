@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -94,6 +95,7 @@ type Agent struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
+	active  atomic.Int64                   // pods started whose containers have not all stopped
 	adopt   map[string]podruntime.PodState // runtime pods by pod UID, not yet adopted
 	wg      sync.WaitGroup
 }

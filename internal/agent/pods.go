@@ -70,6 +70,8 @@ type worker struct {
 	dirty   chan struct{}
 	writeMu sync.Mutex
 	written *corev1.PodStatus // last status written
+	// apiPod is the pod the API returned for the last status write.
+	apiPod *corev1.Pod
 }
 
 // ctr is one container's state as the agent reports it.
@@ -163,6 +165,7 @@ func (w *worker) run(ctx context.Context) {
 		w.runPod(wctx, &wg)
 		if w.started {
 			w.a.metrics.podStopped()
+			w.a.active.Add(-1)
 		}
 		w.release(ctx)
 	}
@@ -244,6 +247,9 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 			LogDirectory: filepath.Join(w.a.logDir(), pod.Namespace+"_"+pod.Name+"_"+string(pod.UID)),
 		})
 		w.a.metrics.podStarted(err)
+		if err == nil {
+			w.a.active.Add(1)
+		}
 		if err != nil {
 			w.a.log.Error("Starting pod sandbox", "pod", w.key(), "err", err)
 			w.fail("CreatePodSandboxError", err.Error())

@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/utils/ptr"
 
 	"github.com/batchd/batchd/internal/podruntime"
@@ -33,8 +37,33 @@ func (w *worker) markDirty() {
 	}
 }
 
+// Status writes settle: a change that leaves the pod running or pending
+// is written once the status has not changed for a settling time (but no
+// later than statusSettleMax after the first change), a terminal status
+// at once. A container that starts and finishes quickly, like /bin/true,
+// then costs one or two writes (and events for every watcher) instead of
+// three or four: Pending with ContainerCreating, Running and Succeeded
+// follow each other within milliseconds. The settling time grows with
+// the number of running pods, from statusSettle to statusSettleBusy: a
+// busy node saves API work when it is short of CPU, an idle one reports
+// within milliseconds. Kubelet paces the same writes with its pod
+// workers' sync loop.
+const (
+	statusSettle     = 10 * time.Millisecond
+	statusSettleBusy = 50 * time.Millisecond
+	statusSettleMax  = 200 * time.Millisecond
+	// statusSettlePods is how many running pods add statusSettle.
+	statusSettlePods = 20
+)
+
+// settleTime is the settling time for the node's current load.
+func (a *Agent) settleTime() time.Duration {
+	n := a.active.Load() / statusSettlePods
+	return min(statusSettle*time.Duration(1+n), statusSettleBusy)
+}
+
 // statusLoop writes the pod's status whenever it changes, coalescing
-// changes that come while a write is in flight.
+// changes that come while a write is in flight or while it settles.
 func (w *worker) statusLoop(ctx context.Context) {
 	for {
 		select {
@@ -42,12 +71,60 @@ func (w *worker) statusLoop(ctx context.Context) {
 			return
 		case <-w.dirty:
 		}
+		if !w.settle(ctx) {
+			return
+		}
 		w.writeNow(ctx)
 	}
 }
 
-// writeNow writes the current status if it differs from the last written,
-// retrying conflicts against a fresh copy of the pod.
+// settle waits until the status is terminal, has not changed for
+// statusSettle, or has been changing for statusSettleMax. It reports
+// false if ctx ended. Real time, not w.a.clock: a pause in the work, not
+// a deadline a test would step.
+func (w *worker) settle(ctx context.Context) bool {
+	deadline := time.Now().Add(statusSettleMax)
+	for !w.terminalNow() {
+		wait := min(w.a.settleTime(), time.Until(deadline))
+		if wait <= 0 {
+			return true
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-w.dirty:
+			t.Stop() // changed again: settle anew
+		case <-t.C:
+			return true
+		}
+	}
+	return true
+}
+
+// terminalNow reports whether the pod's status, as it would be written
+// now, is terminal (or the pod is gone).
+func (w *worker) terminalNow() bool {
+	pod, gone := w.current()
+	if gone {
+		return true
+	}
+	ph := w.computeStatus(pod).Phase
+	return ph == corev1.PodSucceeded || ph == corev1.PodFailed
+}
+
+// writeNow writes the current status if it differs from the last written.
+// Like kubelet's status manager it sends a strategic merge patch of the
+// status, with the pod's uid as a precondition: unlike an update, a patch
+// does not conflict with the Job controller's concurrent finalizer
+// removal, which would cost a refetch and a second try. The patch goes
+// from the status the API returned for the last write (else the pod as
+// last seen, see latest) to the new one: the informer's copy may not
+// show that write yet, and a patch from an older status would leave
+// fields the new one drops (a condition's message) in place, and
+// recompute transition times. Kubelet GETs the pod before each patch for
+// the same reason.
 func (w *worker) writeNow(ctx context.Context) {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
@@ -56,28 +133,28 @@ func (w *worker) writeNow(ctx context.Context) {
 		return
 	}
 	for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
+		pod = w.latest(pod)
 		st := w.computeStatus(pod)
 		if w.written != nil && apiequality.Semantic.DeepEqual(st, *w.written) {
 			return
 		}
-		if attempt == 0 && apiequality.Semantic.DeepEqual(st, pod.Status) {
+		if apiequality.Semantic.DeepEqual(st, pod.Status) {
 			w.written = &st
 			return
 		}
-		p := pod.DeepCopy()
-		p.Status = st
-		_, err := w.a.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		patch, err := statusPatch(pod.UID, pod.Status, st)
+		if err != nil {
+			w.a.log.Error("Building the pod status patch", "pod", w.key(), "err", err)
+			return
+		}
+		got, err := w.a.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 		switch {
 		case err == nil:
-			w.written = &st
+			w.written, w.apiPod = &st, got
 			return
-		case apierrors.IsConflict(err):
-			fresh, gerr := w.a.client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
-			if gerr != nil || fresh.UID != p.UID {
-				return
-			}
-			pod = fresh
-		case apierrors.IsNotFound(err):
+		case apierrors.IsNotFound(err), apierrors.IsInvalid(err), apierrors.IsConflict(err):
+			// Gone, or replaced by a pod of the same name (the uid
+			// precondition failed): nothing to write to.
 			return
 		default:
 			if ctx.Err() == nil {
@@ -87,8 +164,43 @@ func (w *worker) writeNow(ctx context.Context) {
 			case <-ctx.Done():
 			case <-time.After(200 * time.Millisecond):
 			}
+			if fresh, gone := w.current(); !gone {
+				pod = fresh
+			}
 		}
 	}
+}
+
+// latest returns the newer of the informer's copy of the pod and the one
+// the API returned for this worker's last status write. batchd's
+// resourceVersions are etcd revisions, so the newer has the larger one;
+// should one not parse, the informer's copy wins. Callers hold writeMu.
+func (w *worker) latest(pod *corev1.Pod) *corev1.Pod {
+	api := w.apiPod
+	if api == nil || api.UID != pod.UID {
+		return pod
+	}
+	mine, err1 := strconv.ParseUint(api.ResourceVersion, 10, 64)
+	seen, err2 := strconv.ParseUint(pod.ResourceVersion, 10, 64)
+	if err1 != nil || err2 != nil || seen >= mine {
+		return pod
+	}
+	return api
+}
+
+// statusPatch is kubelet's pod status patch (statusutil.PatchPodStatus):
+// a two-way strategic merge patch from old to new status that also
+// carries uid, so that it fails on a pod replaced under the same name.
+func statusPatch(uid types.UID, old, new corev1.PodStatus) ([]byte, error) {
+	oldData, err := json.Marshal(corev1.Pod{Status: old})
+	if err != nil {
+		return nil, err
+	}
+	newData, err := json.Marshal(corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: new})
+	if err != nil {
+		return nil, err
+	}
+	return strategicpatch.CreateTwoWayMergePatch(oldData, newData, corev1.Pod{})
 }
 
 // computeStatus builds the status kubelet would report (its
