@@ -237,6 +237,11 @@ func (w *worker) computeStatus(old *corev1.Pod) corev1.PodStatus {
 	st.Phase = w.phaseLocked(initialized)
 	if w.failReason != "" {
 		st.Phase, st.Reason, st.Message = corev1.PodFailed, w.failReason, w.failMessage
+	} else if w.disruption != nil && st.Phase == corev1.PodFailed {
+		// Stopped for a node shutdown, and its containers have ended
+		// before disrupt could call fail: a status written now must
+		// already say why.
+		st.Reason, st.Message = reasonNodeShutdown, msgNodeShutdown
 	}
 	terminal := st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed
 
