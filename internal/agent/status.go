@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -13,8 +12,6 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/utils/ptr"
 
 	"github.com/batchd/batchd/internal/podruntime"
@@ -115,16 +112,13 @@ func (w *worker) terminalNow() bool {
 }
 
 // writeNow writes the current status if it differs from the last written.
-// Like kubelet's status manager it sends a strategic merge patch of the
-// status, with the pod's uid as a precondition: unlike an update, a patch
-// does not conflict with the Job controller's concurrent finalizer
-// removal, which would cost a refetch and a second try. The patch goes
-// from the status the API returned for the last write (else the pod as
-// last seen, see latest) to the new one: the informer's copy may not
-// show that write yet, and a patch from an older status would leave
-// fields the new one drops (a condition's message) in place, and
-// recompute transition times. Kubelet GETs the pod before each patch for
-// the same reason.
+// The update is built on the pod the API returned for the last write when
+// the informer has not caught up with it yet (latest): the informer's
+// copy would conflict (its resourceVersion is stale) and recompute
+// transition times. A conflict left (another writer) is retried against a
+// fresh copy. An update rather than kubelet's strategic merge patch: on
+// the API server a status patch costs about twice an update (a JSON round
+// trip of the whole pod), and the agent is the pods' only status writer.
 func (w *worker) writeNow(ctx context.Context) {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
@@ -142,19 +136,20 @@ func (w *worker) writeNow(ctx context.Context) {
 			w.written = &st
 			return
 		}
-		patch, err := statusPatch(pod.UID, pod.Status, st)
-		if err != nil {
-			w.a.log.Error("Building the pod status patch", "pod", w.key(), "err", err)
-			return
-		}
-		got, err := w.a.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+		p := pod.DeepCopy()
+		p.Status = st
+		got, err := w.a.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 		switch {
 		case err == nil:
 			w.written, w.apiPod = &st, got
 			return
-		case apierrors.IsNotFound(err), apierrors.IsInvalid(err), apierrors.IsConflict(err):
-			// Gone, or replaced by a pod of the same name (the uid
-			// precondition failed): nothing to write to.
+		case apierrors.IsConflict(err):
+			fresh, gerr := w.a.client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+			if gerr != nil || fresh.UID != p.UID {
+				return
+			}
+			pod = fresh
+		case apierrors.IsNotFound(err):
 			return
 		default:
 			if ctx.Err() == nil {
@@ -186,21 +181,6 @@ func (w *worker) latest(pod *corev1.Pod) *corev1.Pod {
 		return pod
 	}
 	return api
-}
-
-// statusPatch is kubelet's pod status patch (statusutil.PatchPodStatus):
-// a two-way strategic merge patch from old to new status that also
-// carries uid, so that it fails on a pod replaced under the same name.
-func statusPatch(uid types.UID, old, new corev1.PodStatus) ([]byte, error) {
-	oldData, err := json.Marshal(corev1.Pod{Status: old})
-	if err != nil {
-		return nil, err
-	}
-	newData, err := json.Marshal(corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: new})
-	if err != nil {
-		return nil, err
-	}
-	return strategicpatch.CreateTwoWayMergePatch(oldData, newData, corev1.Pod{})
 }
 
 // computeStatus builds the status kubelet would report (its

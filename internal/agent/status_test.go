@@ -11,14 +11,14 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
-// TestStatusWritesAreWholeStatuses: the agent writes pod status as
-// strategic merge patches, coalescing quick changes. Every status a
-// watcher sees must still be one kubelet would report, whatever the
-// informer's copy looked like when the patch was built: a succeeded pod's
-// Ready and ContainersReady say PodCompleted with no message (a patch
-// built from a stale status kept the Pending message "containers with
-// unready status"), its container is terminated, and the agent writes
-// no status after that.
+// TestStatusWritesAreWholeStatuses: the agent coalesces quick status
+// changes and builds each write on the newest pod it knows (the informer's
+// copy or its last write's result). Every status a watcher sees must
+// still be one kubelet would report: a succeeded pod's Ready and
+// ContainersReady say PodCompleted with no message (a write built from a
+// stale status kept the Pending message "containers with unready status"
+// when sent as a patch), its container is terminated, and the agent
+// writes no status after that.
 func TestStatusWritesAreWholeStatuses(t *testing.T) {
 	_, cs := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -148,6 +148,14 @@ func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
 			return watch.Event{}, false, err
 		}
 	}
+	// The previous state matters for a deletion (it is the object sent)
+	// and to a predicate (an object that starts or stops matching). A
+	// change seen by a watch without one needs only to know it existed:
+	// decoding it would double the work of every event.
+	needPrev := ev.Type == mvccpb.DELETE || w.opts.Predicate != nil
+	if ev.PrevKv != nil && !needPrev {
+		return watch.Event{Type: watch.Modified, Object: cur}, true, nil
+	}
 	if ev.PrevKv != nil {
 		// The previous state carries the revision of the change, as upstream
 		// reports a deleted object at the deletion's resourceVersion.
