@@ -90,7 +90,11 @@ func (c *Controller) apply(ctx context.Context, key cache.ObjectName, p plan) er
 // Job takes the new resourceVersion, ready for a second write. before is
 // the status the write replaces, for the metrics.
 func (c *Controller) writeStatus(ctx context.Context, job *batchv1.Job, before *batchv1.JobStatus) error {
-	updated, err := c.client.BatchV1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{})
+	var updated *batchv1.Job
+	var err error
+	waitAPI(ctx, func() {
+		updated, err = c.client.BatchV1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{})
+	})
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,7 @@ func (c *Controller) createPods(ctx context.Context, key cache.ObjectName, job *
 				ok.Add(1)
 			})
 		}
-		wg.Wait()
+		waitAPI(ctx, wg.Wait)
 		if err := errors.Join(errs...); err != nil {
 			c.expect.observe(key, len(rest), 0)
 			firstErr = err
@@ -171,7 +175,7 @@ func (c *Controller) terminatePods(ctx context.Context, job *batchv1.Job, pods [
 			}
 		})
 	}
-	wg.Wait()
+	waitAPI(ctx, wg.Wait)
 	return errors.Join(errs...)
 }
 
@@ -199,7 +203,7 @@ func (c *Controller) removePods(ctx context.Context, key cache.ObjectName, job *
 			}
 		})
 	}
-	wg.Wait()
+	waitAPI(ctx, wg.Wait)
 	var failed []*corev1.Pod
 	for i, err := range errs {
 		if err != nil {
@@ -237,7 +241,7 @@ func (c *Controller) removeFinalizers(ctx context.Context, key cache.ObjectName,
 			ok[i] = true
 		})
 	}
-	wg.Wait()
+	waitAPI(ctx, wg.Wait)
 	for i, pod := range pods {
 		if ok[i] {
 			removed.Insert(pod.UID)

@@ -1,7 +1,9 @@
 package job
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -59,6 +61,43 @@ func (b *batcher) forget(key cache.ObjectName) {
 	b.mu.Lock()
 	delete(b.cost, key)
 	b.mu.Unlock()
+}
+
+// apiClock measures how long a sync waits for the API server, so that its
+// cost for batching is its own work: the listing and deciding, which grow
+// with the Job's pods, not the round trips of the pods it creates or the
+// finalizers it removes, which grow with the work done (one per pod
+// whichever the batching) and cost the sync no CPU while it waits. A
+// sync that creates 100 pods waits for them for a good part of a second;
+// counted as cost, that wait made the Job's next sync wait the whole 1 s,
+// and every replacement of a finished pod with it.
+type apiClock struct{ waited atomic.Int64 }
+
+type apiClockKey struct{}
+
+// withAPIClock returns a context whose API waits (waitAPI) are measured.
+func withAPIClock(ctx context.Context) (context.Context, *apiClock) {
+	c := &apiClock{}
+	return context.WithValue(ctx, apiClockKey{}, c), c
+}
+
+// waitAPI runs f, a wait for API calls made from the sync's goroutine (one
+// call, or a group of concurrent ones), and adds its duration to ctx's
+// apiClock, if any.
+func waitAPI(ctx context.Context, f func()) {
+	c, _ := ctx.Value(apiClockKey{}).(*apiClock)
+	if c == nil {
+		f()
+		return
+	}
+	start := time.Now()
+	f()
+	c.waited.Add(int64(time.Since(start)))
+}
+
+// cost is a sync's duration without its API waits.
+func (c *apiClock) cost(took time.Duration) time.Duration {
+	return max(took-time.Duration(c.waited.Load()), 0)
 }
 
 // enqueueBatched queues a sync of job after the batching delay.

@@ -43,3 +43,38 @@ func TestAdaptiveBatching(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIWaitsAreNotSyncCost: the time a sync spends waiting for the API
+// (its status write, its groups of pod creations and finalizer removals)
+// does not count as its cost for batching: a sync that waited 40 ms for
+// pods to be created out of 45 ms costs 5 ms, so the Job's next sync
+// waits 50 ms, not 450.
+func TestAPIWaitsAreNotSyncCost(t *testing.T) {
+	const ms = time.Millisecond
+	ctx, clock := withAPIClock(t.Context())
+	waitAPI(ctx, func() { time.Sleep(20 * ms) })
+	waitAPI(ctx, func() { time.Sleep(20 * ms) })
+	waited := time.Duration(clock.waited.Load())
+	if waited < 40*ms {
+		t.Fatalf("two API waits of 20 ms measured %v in all", waited)
+	}
+	if got := clock.cost(waited + 5*ms); got != 5*ms {
+		t.Errorf("cost of a sync of %v with %v of API waits = %v, want 5ms", waited+5*ms, waited, got)
+	}
+	if got := clock.cost(waited / 2); got != 0 {
+		t.Errorf("cost never goes below zero: got %v", got)
+	}
+	b := newBatcher(5*ms, time.Second)
+	key := cache.ObjectName{Namespace: "ns", Name: "job"}
+	b.synced(key, clock.cost(waited+5*ms))
+	if got := b.delay(key); got != 50*ms {
+		t.Errorf("next sync waits %v, want 50ms (ten times the 5 ms of work)", got)
+	}
+
+	// Without a clock (code paths outside a sync), f just runs.
+	ran := false
+	waitAPI(t.Context(), func() { ran = true })
+	if !ran {
+		t.Error("waitAPI without a clock did not run f")
+	}
+}

@@ -58,6 +58,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		return 0, err
 	}
 	start := time.Now()
+	ctx, api := withAPIClock(ctx)
 	p := decide(input{
 		job:              shared,
 		pods:             pods,
@@ -69,7 +70,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	})
 	err = c.apply(ctx, key, p)
 	took := time.Since(start)
-	c.batcher.synced(key, took)
+	c.batcher.synced(key, api.cost(took))
 	c.metrics.synced(shared, syncAction(&p, satisfied), took, err)
 	return p.requeueAfter, err
 }
