@@ -35,6 +35,7 @@ func allScenarios(quick bool) []scenario {
 			{name: "api", args: []string{"api", "-runs", "1", "-creates", "300", "-serial-creates", "100", "-watch-events", "200",
 				"-serial-watch-events", "50", "-list", "1000", "-pod-list", "1000", "-fanout-events", "30", "-mutating-calls", "300"}, api: true},
 			{name: "cron", args: []string{"cron", "-cronjobs", "100", "-runs", "1", "-fake-clock"}},
+			{name: "latency", args: []string{"latency", "-pods", "10", "-jobs", "5", "-runs", "1"}, bin: true},
 		}
 	}
 	return []scenario{
@@ -44,6 +45,7 @@ func allScenarios(quick bool) []scenario {
 		{name: "run-hello", args: []string{"run-hello", "-runs", "5"}, bin: true},
 		{name: "api", args: []string{"api", "-runs", "3"}, api: true},
 		{name: "cron", args: []string{"cron", "-cronjobs", "1000", "-runs", "3"}},
+		{name: "latency", args: []string{"latency", "-pods", "50", "-jobs", "20", "-runs", "3"}, bin: true},
 	}
 }
 
@@ -54,7 +56,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	jsonPath := fs.String("json", "", "also write every figure as JSON to this `file`")
 	quick := fs.Bool("quick", false, "small sizes and single runs: a smoke run of a few minutes, not a measurement")
-	only := fs.String("only", "", "comma-separated scenarios to run (default: all): system, system-large, startup, run-hello, api, cron")
+	only := fs.String("only", "", "comma-separated scenarios to run (default: all): system, system-large, startup, run-hello, api, cron, latency")
 	bin := fs.String("bin", "", "`dir`ectory holding a built batchd and batchd-pod (default: go build them once into a temporary directory)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: go run ./bench all [flags]\n\n"+

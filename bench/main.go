@@ -13,9 +13,11 @@
 //	go run ./bench api [-runs 3] [-no-fsync] [-json FILE] [-cpuprofile FILE]
 //	go run ./bench cron [-cronjobs 1000] [-runs 2] [-fake-clock] [-no-fsync]
 //	go run ./bench job [-completions 10000] [-parallelism 500] [-no-fsync]
+//	go run ./bench latency [-pods 50] [-jobs 20] [-runs 3] [-no-fsync] [-json FILE] [-bin DIR]
 //
 // "all" runs the scenarios of issue #8 (system at 1,000@100 and
-// 10,000@500 with its raw baselines, startup, run-hello, api and cron),
+// 10,000@500 with its raw baselines, startup, run-hello, api, cron and
+// latency),
 // each in a subprocess of its own, and prints one table (scenario, figure,
 // unit, median, min-max, runs); with -json it writes every run's value.
 // -quick shrinks every size for a smoke run.
@@ -28,6 +30,11 @@
 // at the same concurrency directly (fork/exec, fork/exec in the pod
 // namespaces, and whole hostproc pods through batchd-pod) and reports the
 // ratios.
+//
+// "latency" runs the same in-process system idle and, one at a time,
+// times lone pods from the create call to Running (and to bound to the
+// node), then one-pod Jobs from the create call to Complete, each as a
+// watch opened before sees it.
 //
 // "startup" starts the batchd binary as a subprocess, on an empty data
 // directory and on one holding many finished pods (written once and
@@ -84,6 +91,7 @@ benchmarks:
   api        creates/s, watch latency and fan-out, lists, mutating calls through the API
   cron       schedule lag of 1,000 CronJobs due at the same minute
   job        one Job of many pods completed by a stand-in node: pods/s, success to Complete
+  latency    idle system, one at a time: lone pod create to Running, one-pod Job create to Complete
 
 Run "go run ./bench <benchmark> -h" for its flags.
 `
@@ -101,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCron(ctx, args[1:], stdout, stderr)
 	case "job":
 		return runJob(ctx, args[1:], stdout, stderr)
+	case "latency":
+		return runLatency(ctx, args[1:], stdout, stderr)
 	case "system":
 		return runSystem(ctx, args[1:], stdout, stderr)
 	case "startup":

@@ -25,6 +25,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
+	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/controlplane"
 )
 
@@ -40,6 +41,7 @@ type systemFlags struct {
 	cpuProfile  string
 	timeout     time.Duration
 	upstream    bool // the Job controller's upstream batching
+	maxPods     int  // the Node's pods capacity; 0: enough for the parallelism
 }
 
 // baselineKinds are the raw baselines, in the order they run.
@@ -66,6 +68,7 @@ func parseSystemFlags(args []string, stderr io.Writer) (systemFlags, error) {
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this `file`")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the system runs (server, agent and the benchmark's watches share the process) to this `file`")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time budget of each system run")
+	fs.IntVar(&f.maxPods, "max-pods", 0, "the node's pods capacity (batchd server --max-pods); 0: kubelet's 110, or the parallelism if higher, as a user running that many pods on one big machine would set it")
 	fs.BoolVar(&f.upstream, "upstream-batching", false, "the Job controller waits upstream's fixed 1 s after pod events instead of batchd's adaptive wait")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,7 +123,7 @@ func runSystem(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer bins.remove()
 
 	res := newResults("system")
-	res.param(fmt.Sprintf("system %d@%d", f.completions, f.parallelism), fmt.Sprintf("%d /bin/true pods at parallelism %d, in-process server with its agent (hostproc), etcd fsync %v", f.completions, f.parallelism, !f.noFsync))
+	res.param(fmt.Sprintf("system %d@%d", f.completions, f.parallelism), fmt.Sprintf("%d /bin/true pods at parallelism %d, in-process server with its agent (hostproc, node capacity %d pods), etcd fsync %v", f.completions, f.parallelism, nodePods(f), !f.noFsync))
 	scen := fmt.Sprintf("system %d@%d", f.completions, f.parallelism)
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
@@ -306,6 +309,7 @@ func systemOnce(ctx context.Context, f systemFlags, helper string, res *results,
 		Agent: controlplane.AgentConfig{
 			HelperPath:      helper,
 			RuntimeStateDir: rtDir,
+			MaxPods:         nodePods(f),
 			ListenAddress:   "127.0.0.1:0", // not kubelet's :10250, which another server may hold
 		},
 	})
@@ -507,4 +511,14 @@ func upstreamBatching(on bool) time.Duration {
 		return -1
 	}
 	return 0
+}
+
+// nodePods is the Node's pods capacity for a system run: -max-pods, else
+// kubelet's default or the Job's parallelism, whichever is higher, so that
+// the parallelism measured is the one asked for.
+func nodePods(f systemFlags) int {
+	if f.maxPods > 0 {
+		return f.maxPods
+	}
+	return max(agent.DefaultMaxPods, f.parallelism)
 }
