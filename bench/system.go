@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +176,7 @@ type podTracker struct {
 	pods          map[types.UID]*podTimes
 	succeeded     int
 	failed        int
+	failures      []string // why the first few failed pods failed
 	lastSucceeded time.Time
 	changed       chan struct{} // receives (without blocking) on each new success
 }
@@ -213,8 +215,22 @@ func (t *podTracker) observe(pod *corev1.Pod, at time.Time) {
 		if !p.failed {
 			p.failed = true
 			t.failed++
+			if len(t.failures) < 3 {
+				t.failures = append(t.failures, failure(pod))
+			}
 		}
 	}
+}
+
+// failure says why a failed pod failed, for the progress log.
+func failure(pod *corev1.Pod) string {
+	msg := fmt.Sprintf("pod %s: %s %s", pod.Name, pod.Status.Reason, pod.Status.Message)
+	for _, c := range pod.Status.ContainerStatuses {
+		if t := c.State.Terminated; t != nil {
+			msg += fmt.Sprintf("; container %s: exit %d, %s %q", c.Name, t.ExitCode, t.Reason, t.Message)
+		}
+	}
+	return msg
 }
 
 // started reports whether a pod's container has started: the phase is
@@ -470,6 +486,12 @@ func systemMeasure(ctx context.Context, f systemFlags, srv *server, res *results
 	logf(progress, "%s run %d: Complete after %v (%.0f pods/s), %d pods seen, %d failed; create to bound p50 %.1f ms, to Running p50 %.1f ms p99 %.1f ms",
 		scen, run, wall.Round(time.Millisecond), n/wall.Seconds(), len(tracker.pods), tracker.failed,
 		ms(percentile(toBound, 50)), ms(percentile(toRunning, 50)), ms(percentile(toRunning, 99)))
+	tracker.mu.Lock()
+	failures := slices.Clone(tracker.failures)
+	tracker.mu.Unlock()
+	for _, f := range failures {
+		logf(progress, "%s run %d: failed %s", scen, run, f)
+	}
 	return wall, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -95,7 +94,6 @@ type Agent struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
-	active  atomic.Int64                   // pods started whose containers have not all stopped
 	adopt   map[string]podruntime.PodState // runtime pods by pod UID, not yet adopted
 	wg      sync.WaitGroup
 }

@@ -165,7 +165,6 @@ func (w *worker) run(ctx context.Context) {
 		w.runPod(wctx, &wg)
 		if w.started {
 			w.a.metrics.podStopped()
-			w.a.active.Add(-1)
 		}
 		w.release(ctx)
 	}
@@ -247,9 +246,6 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 			LogDirectory: filepath.Join(w.a.logDir(), pod.Namespace+"_"+pod.Name+"_"+string(pod.UID)),
 		})
 		w.a.metrics.podStarted(err)
-		if err == nil {
-			w.a.active.Add(1)
-		}
 		if err != nil {
 			w.a.log.Error("Starting pod sandbox", "pod", w.key(), "err", err)
 			w.fail("CreatePodSandboxError", err.Error())

@@ -35,29 +35,19 @@ func (w *worker) markDirty() {
 }
 
 // Status writes settle: a change that leaves the pod running or pending
-// is written once the status has not changed for a settling time (but no
+// is written once the status has not changed for statusSettle (but no
 // later than statusSettleMax after the first change), a terminal status
 // at once. A container that starts and finishes quickly, like /bin/true,
 // then costs one or two writes (and events for every watcher) instead of
-// three or four: Pending with ContainerCreating, Running and Succeeded
-// follow each other within milliseconds. The settling time grows with
-// the number of running pods, from statusSettle to statusSettleBusy: a
-// busy node saves API work when it is short of CPU, an idle one reports
-// within milliseconds. Kubelet paces the same writes with its pod
-// workers' sync loop.
+// three: Pending with ContainerCreating, Running and Succeeded follow
+// each other within milliseconds. Kubelet paces the same writes with its
+// pod workers' sync loop. (A settling time that grew with the node's
+// running pods made a lone pod's Running wait longer on a node full of
+// idle ones, for no write saved.)
 const (
-	statusSettle     = 10 * time.Millisecond
-	statusSettleBusy = 50 * time.Millisecond
-	statusSettleMax  = 200 * time.Millisecond
-	// statusSettlePods is how many running pods add statusSettle.
-	statusSettlePods = 20
+	statusSettle    = 10 * time.Millisecond
+	statusSettleMax = 100 * time.Millisecond
 )
-
-// settleTime is the settling time for the node's current load.
-func (a *Agent) settleTime() time.Duration {
-	n := a.active.Load() / statusSettlePods
-	return min(statusSettle*time.Duration(1+n), statusSettleBusy)
-}
 
 // statusLoop writes the pod's status whenever it changes, coalescing
 // changes that come while a write is in flight or while it settles.
@@ -82,7 +72,7 @@ func (w *worker) statusLoop(ctx context.Context) {
 func (w *worker) settle(ctx context.Context) bool {
 	deadline := time.Now().Add(statusSettleMax)
 	for !w.terminalNow() {
-		wait := min(w.a.settleTime(), time.Until(deadline))
+		wait := min(statusSettle, time.Until(deadline))
 		if wait <= 0 {
 			return true
 		}
