@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -486,10 +485,7 @@ func systemMeasure(ctx context.Context, f systemFlags, srv *server, res *results
 	logf(progress, "%s run %d: Complete after %v (%.0f pods/s), %d pods seen, %d failed; create to bound p50 %.1f ms, to Running p50 %.1f ms p99 %.1f ms",
 		scen, run, wall.Round(time.Millisecond), n/wall.Seconds(), len(tracker.pods), tracker.failed,
 		ms(percentile(toBound, 50)), ms(percentile(toRunning, 50)), ms(percentile(toRunning, 99)))
-	tracker.mu.Lock()
-	failures := slices.Clone(tracker.failures)
-	tracker.mu.Unlock()
-	for _, f := range failures {
+	for _, f := range tracker.failures { // tracker.mu is held
 		logf(progress, "%s run %d: failed %s", scen, run, f)
 	}
 	return wall, nil
