@@ -37,7 +37,17 @@
 // refreshed at 80% of its lifetime by a goroutine the pod's worker owns). The agent creates
 // /dev/termination-log and that directory, empty, on the host once, so
 // that hostproc containers bind mount over them instead of building a
-// private root (ensureMountPoints).
+// private root (ensureMountPoints). Those per-pod files (tokens and
+// termination message files) live in Config.RunDir, on tmpfs: they are
+// small, made and removed for every pod, and tokens should not reach a
+// disk.
+//
+// # Pod status
+//
+// status.go computes the status kubelet would report and writes it with
+// updates built on the newest copy of the pod the agent knows; changes
+// that leave a pod pending or running settle for 10 ms first, so that a
+// short container costs one or two writes, not three.
 //
 // # Node shutdown
 //
