@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -97,30 +95,11 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func latencyOnce(ctx context.Context, f latencyFlags, helper string, res *results, run int, progress io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	dataDir, err := os.MkdirTemp("", "batchd-bench-latency-")
+	srv, remove, err := startNodeServer(ctx, controlplane.Config{NoFsync: f.noFsync}, helper, progress)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dataDir)
-	rtDir, err := tmpfsDir("batchd-bench-rt-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(rtDir)
-	srv, err := startServer(ctx, controlplane.Config{
-		DataDir: dataDir,
-		Listen:  "127.0.0.1:0",
-		NoFsync: f.noFsync,
-		Log:     slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Agent: controlplane.AgentConfig{
-			HelperPath:      helper,
-			RuntimeStateDir: rtDir,
-			ListenAddress:   "127.0.0.1:0", // not kubelet's :10250, which another server may hold
-		},
-	})
-	if err != nil {
-		return err
-	}
+	defer remove()
 	err = latencyMeasure(ctx, f, srv, res, run, progress)
 	return errors.Join(err, srv.stop())
 }

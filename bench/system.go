@@ -300,42 +300,54 @@ func systemJob(completions, parallelism int) *batchv1.Job {
 func systemOnce(ctx context.Context, f systemFlags, helper string, res *results, scen string, run int, progress io.Writer) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	dataDir, err := os.MkdirTemp("", "batchd-bench-system-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dataDir)
-	rtDir, err := tmpfsDir("batchd-bench-rt-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(rtDir)
-
 	// Start each run's server from a collected heap, so that its peak RSS
 	// owes little to the runs before.
 	runtime.GC()
 	debug.FreeOSMemory()
-	srv, err := startServer(ctx, controlplane.Config{
-		DataDir:       dataDir,
-		Listen:        "127.0.0.1:0",
+	srv, remove, err := startNodeServer(ctx, controlplane.Config{
 		NoFsync:       f.noFsync,
-		Log:           slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		JobController: controlplane.JobControllerConfig{MinBatchPeriod: upstreamBatching(f.upstream)},
-		Agent: controlplane.AgentConfig{
-			HelperPath:      helper,
-			RuntimeStateDir: rtDir,
-			MaxPods:         nodePods(f),
-			ListenAddress:   "127.0.0.1:0", // not kubelet's :10250, which another server may hold
-		},
-	})
+		Agent:         controlplane.AgentConfig{MaxPods: nodePods(f)},
+	}, helper, progress)
 	if err != nil {
 		return 0, err
 	}
+	defer remove()
 	wall, err := systemMeasure(ctx, f, srv, res, scen, run, progress)
 	stopStart := time.Now()
 	stopErr := srv.stop()
 	logf(progress, "%s run %d: server stopped in %v", scen, run, time.Since(stopStart).Round(time.Millisecond))
 	return wall, errors.Join(err, stopErr)
+}
+
+// startNodeServer starts an in-process control plane with its node agent
+// as the system and latency scenarios measure it: cfg with a fresh data
+// directory on disk, the runtime's state on tmpfs, the helper, warnings
+// logged to progress, and the API and the agent's endpoint on free ports
+// (kubelet's :10250 may be taken by another server). remove deletes both
+// directories once the server has stopped.
+func startNodeServer(ctx context.Context, cfg controlplane.Config, helper string, progress io.Writer) (srv *server, remove func(), err error) {
+	dataDir, err := os.MkdirTemp("", "batchd-bench-node-")
+	if err != nil {
+		return nil, nil, err
+	}
+	rtDir, err := tmpfsDir("batchd-bench-rt-")
+	if err != nil {
+		os.RemoveAll(dataDir)
+		return nil, nil, err
+	}
+	remove = func() {
+		os.RemoveAll(rtDir)
+		os.RemoveAll(dataDir)
+	}
+	cfg.DataDir, cfg.Listen = dataDir, "127.0.0.1:0"
+	cfg.Log = slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.Agent.HelperPath, cfg.Agent.RuntimeStateDir, cfg.Agent.ListenAddress = helper, rtDir, "127.0.0.1:0"
+	if srv, err = startServer(ctx, cfg); err != nil {
+		remove()
+		return nil, nil, err
+	}
+	return srv, remove, nil
 }
 
 func systemMeasure(ctx context.Context, f systemFlags, srv *server, res *results, scen string, run int, progress io.Writer) (time.Duration, error) {
