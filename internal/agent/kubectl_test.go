@@ -2,37 +2,21 @@ package agent_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-// kubectlPath is kubectl 1.33 next to the kubectl on PATH, or "".
-func kubectlPath() string {
-	p, err := exec.LookPath("kubectl")
-	if err != nil {
-		return ""
-	}
-	if p, err = filepath.EvalSymlinks(p); err != nil {
-		return ""
-	}
-	k := filepath.Join(filepath.Dir(p), "kubectl.1.33")
-	if _, err := os.Stat(k); err != nil {
-		return ""
-	}
-	return k
-}
+	"github.com/batchd/batchd/internal/clustertest"
+)
 
 // TestKubectlLogsFollowJob: stock `kubectl logs -f job/x` streams a Job's
 // pod as it runs and ends when the container ends.
 func TestKubectlLogsFollowJob(t *testing.T) {
-	kubectl := kubectlPath()
+	kubectl := clustertest.KubectlPath("1.33")
 	if kubectl == "" {
 		t.Skip("kubectl.1.33 not found next to kubectl")
 	}

@@ -3,9 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -164,26 +162,10 @@ func TestTokenRequest(t *testing.T) {
 	})
 }
 
-// kubectlPath is kubectl 1.33 next to the kubectl on PATH, or "".
-func kubectlPath() string {
-	p, err := exec.LookPath("kubectl")
-	if err != nil {
-		return ""
-	}
-	if p, err = filepath.EvalSymlinks(p); err != nil {
-		return ""
-	}
-	k := filepath.Join(filepath.Dir(p), "kubectl.1.33")
-	if _, err := os.Stat(k); err != nil {
-		return ""
-	}
-	return k
-}
-
 // TestKubectlCreateToken: stock `kubectl create token default -n default`
 // prints a token that authenticates as the service account (issue #5).
 func TestKubectlCreateToken(t *testing.T) {
-	kubectl := kubectlPath()
+	kubectl := clustertest.KubectlPath("1.33")
 	if kubectl == "" {
 		t.Skip("kubectl.1.33 not found next to kubectl")
 	}
