@@ -24,7 +24,7 @@ type fieldManagers map[schema.GroupVersionResource]map[string]*managedfields.Fie
 const maxFieldManagerLength = 128
 
 func newFieldManagers(scheme *runtime.Scheme, stores []*registry.Store, schemas map[string]*spec.Schema) (fieldManagers, error) {
-	tc, err := managedfields.NewTypeConverter(schemas, false)
+	tc, err := newTypeConverter(schemas)
 	if err != nil {
 		return nil, fmt.Errorf("building the server-side apply type converter: %w", err)
 	}

@@ -1,0 +1,233 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+
+	"github.com/batchd/batchd/internal/openapi"
+)
+
+// typeConverterModels are the OpenAPI models of pods and jobs, as served.
+func typeConverterModels(t *testing.T) *openapi.Documents {
+	t.Helper()
+	verbs := []string{"create", "delete", "get", "list", "patch", "update", "watch"}
+	docs, err := openapi.New([]openapi.Resource{
+		{GroupVersion: corev1.SchemeGroupVersion, Resource: "pods", Kind: "Pod", Namespaced: true, Verbs: verbs, Subresources: []string{"status"}},
+		{GroupVersion: batchv1.SchemeGroupVersion, Resource: "jobs", Kind: "Job", Namespaced: true, Verbs: verbs, Subresources: []string{"status"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return docs
+}
+
+// TestTypeConverterRecordsWhatUpstreamRecords runs the same writes through
+// field managers built on upstream's converter and on ours, which skips
+// validating Go objects, and wants the same managedFields after each.
+func TestTypeConverterRecordsWhatUpstreamRecords(t *testing.T) {
+	models := typeConverterModels(t).Schemas()
+	upstreamTC, err := managedfields.NewTypeConverter(models, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourTC, err := newTypeConverter(models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	podGVK := corev1.SchemeGroupVersion.WithKind("Pod")
+	jobGVK := batchv1.SchemeGroupVersion.WithKind("Job")
+
+	pod := func(mutate func(*corev1.Pod)) runtime.Object {
+		p := &corev1.Pod{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", Labels: map[string]string{"a": "b"}, Finalizers: []string{"batch.kubernetes.io/job-tracking"}},
+			Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{
+					Name: "c", Image: "busybox", Command: []string{"true"},
+					// Duplicate keys in a map-typed list: upstream allows them on update.
+					Env:       []corev1.EnvVar{{Name: "X", Value: "1"}, {Name: "X", Value: "2"}},
+					Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}},
+				}},
+			},
+		}
+		if mutate != nil {
+			mutate(p)
+		}
+		return p
+	}
+	job := func(mutate func(*batchv1.Job)) runtime.Object {
+		j := &batchv1.Job{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+			ObjectMeta: metav1.ObjectMeta{Name: "j", Namespace: "default"},
+			Spec: batchv1.JobSpec{
+				Parallelism: ptr.To[int32](2), Completions: ptr.To[int32](4),
+				Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: "x"}}}},
+			},
+		}
+		if mutate != nil {
+			mutate(j)
+		}
+		return j
+	}
+	type write struct {
+		manager, subresource string
+		obj                  runtime.Object
+	}
+	cases := []struct {
+		name   string
+		gvk    schema.GroupVersionKind
+		empty  runtime.Object // what a create starts from, as fieldManagers.update
+		writes []write
+	}{
+		{"pod created, bound, run, finalizer removed", podGVK, &corev1.Pod{}, []write{
+			{"batchd", "", pod(nil)},
+			{"batchd", "", pod(func(p *corev1.Pod) { p.Spec.NodeName = "n" })},
+			{"agent", "status", pod(func(p *corev1.Pod) {
+				p.Spec.NodeName = "n"
+				p.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+					ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
+			})},
+			{"agent", "status", pod(func(p *corev1.Pod) {
+				p.Spec.NodeName = "n"
+				p.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "PodCompleted"}},
+					ContainerStatuses: []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}}
+			})},
+			{"job-controller", "", pod(func(p *corev1.Pod) { p.Spec.NodeName = "n"; p.Finalizers = nil; p.Labels["c"] = "d" })},
+		}},
+		{"job created, edited, status written", jobGVK, &batchv1.Job{}, []write{
+			{"kubectl", "", job(nil)},
+			{"kubectl-edit", "", job(func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](3) })},
+			{"job-controller", "status", job(func(j *batchv1.Job) {
+				j.Spec.Parallelism = ptr.To[int32](3)
+				j.Status = batchv1.JobStatus{Active: 3, Ready: ptr.To[int32](1), Conditions: []batchv1.JobCondition{{Type: batchv1.JobSuspended, Status: corev1.ConditionFalse}}}
+			})},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fms := map[string]map[string]*managedfields.FieldManager{}
+			for name, conv := range map[string]managedfields.TypeConverter{"upstream": upstreamTC, "ours": ourTC} {
+				fms[name] = map[string]*managedfields.FieldManager{}
+				for _, sub := range []string{"", "status"} {
+					fm, err := managedfields.NewDefaultFieldManager(conv, scheme.Scheme, scheme.Scheme, scheme.Scheme, tc.gvk, tc.gvk.GroupVersion(), sub, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fms[name][sub] = fm
+				}
+			}
+			live := map[string]runtime.Object{}
+			for i, w := range tc.writes {
+				got := map[string]string{}
+				for name := range fms {
+					before := live[name]
+					if before == nil {
+						before = tc.empty.DeepCopyObject()
+					}
+					next := w.obj.DeepCopyObject()
+					next.(metav1.Object).SetManagedFields(before.(metav1.Object).GetManagedFields())
+					out, err := fms[name][w.subresource].Update(before, next, w.manager)
+					if err != nil {
+						t.Fatalf("write %d through %s: %v", i, name, err)
+					}
+					live[name] = out
+					mf := out.(metav1.Object).GetManagedFields()
+					for j := range mf {
+						mf[j].Time = nil
+					}
+					b, _ := json.Marshal(mf)
+					got[name] = string(b)
+				}
+				if got["ours"] != got["upstream"] {
+					t.Fatalf("write %d (%s %q): managedFields differ\nupstream: %s\nours:     %s", i, w.manager, w.subresource, got["upstream"], got["ours"])
+				}
+				if got["ours"] == "null" {
+					t.Fatalf("write %d recorded no managedFields", i)
+				}
+			}
+		})
+	}
+}
+
+// TestTypeConverterValidatesUnstructured: applied configurations (from
+// users, unstructured) are still checked against the schema.
+func TestTypeConverterValidatesUnstructured(t *testing.T) {
+	tc, err := newTypeConverter(typeConverterModels(t).Schemas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "batch/v1", "kind": "Job",
+		"metadata": map[string]any{"name": "j"},
+		"spec":     map[string]any{"parallelism": int64(1), "notAField": true},
+	}}
+	_, err = tc.ObjectToTyped(u)
+	if err == nil || !strings.Contains(err.Error(), "notAField") {
+		t.Fatalf("unstructured Job with an unknown field: err = %v, want one naming the field", err)
+	}
+	delete(u.Object["spec"].(map[string]any), "notAField")
+	if _, err := tc.ObjectToTyped(u); err != nil {
+		t.Fatalf("valid unstructured Job: %v", err)
+	}
+	if _, err := tc.ObjectToTyped(&corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v9", Kind: "Pod"}}); err == nil {
+		t.Fatal("a kind without a model converted without error")
+	}
+}
+
+// BenchmarkFieldManagerPodStatus is one pod status write's managedFields
+// update through upstream's converter and ours.
+func BenchmarkFieldManagerPodStatus(b *testing.B) {
+	docs, err := openapi.New([]openapi.Resource{{GroupVersion: corev1.SchemeGroupVersion, Resource: "pods", Kind: "Pod", Namespaced: true,
+		Verbs: []string{"create", "get", "update"}, Subresources: []string{"status"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	upstreamTC, err := managedfields.NewTypeConverter(docs.Schemas(), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ourTC, err := newTypeConverter(docs.Schemas())
+	if err != nil {
+		b.Fatal(err)
+	}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	live := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", Labels: map[string]string{"job-name": "j"}},
+		Spec: corev1.PodSpec{NodeName: "n", RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "c", Image: "x", Command: []string{"/bin/true"}}}},
+	}
+	next := live.DeepCopy()
+	next.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
+	for _, conv := range []struct {
+		name string
+		tc   managedfields.TypeConverter
+	}{{"upstream", upstreamTC}, {"ours", ourTC}} {
+		b.Run(conv.name, func(b *testing.B) {
+			fm, err := managedfields.NewDefaultFieldManager(conv.tc, scheme.Scheme, scheme.Scheme, scheme.Scheme, gvk, gvk.GroupVersion(), "status", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := fm.Update(live.DeepCopy(), next.DeepCopy(), "agent"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
