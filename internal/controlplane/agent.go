@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -68,7 +69,7 @@ func loadAgentToken(dataDir string) (string, error) {
 
 // runAgent runs the in-process agent once the server is ready, until ctx
 // ends. It does nothing when the agent is disabled.
-func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM []byte, token string) error {
+func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, transport http.RoundTripper, caPEM []byte, token string) error {
 	ac := s.cfg.Agent
 	if ac.Disabled {
 		return nil
@@ -101,13 +102,16 @@ func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, caPEM 
 	if err != nil {
 		return fmt.Errorf("starting the node agent (run the server with --no-agent to go without): %w", err)
 	}
+	// The agent reaches the API in memory (transport), as the server's
+	// controllers do, with its own token: it is the same client as a
+	// remote `batchd agent`, minus the connection.
 	cfg := &rest.Config{
-		Host:            serverURL,
-		BearerToken:     token,
-		TLSClientConfig: rest.TLSClientConfig{CAData: caPEM},
-		QPS:             -1,
-		ContentConfig:   rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"},
-		UserAgent:       "batchd-agent/" + version.Version(),
+		Host:          serverURL,
+		BearerToken:   token,
+		Transport:     transport,
+		QPS:           -1,
+		ContentConfig: rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"},
+		UserAgent:     "batchd-agent/" + version.Version(),
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

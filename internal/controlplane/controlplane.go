@@ -27,6 +27,7 @@ import (
 	"github.com/batchd/batchd/internal/datadir"
 	"github.com/batchd/batchd/internal/etcd"
 	"github.com/batchd/batchd/internal/kubeconfig"
+	"github.com/batchd/batchd/internal/loopback"
 	"github.com/batchd/batchd/internal/metrics"
 	"github.com/batchd/batchd/internal/pki"
 	"github.com/batchd/batchd/internal/registry"
@@ -246,6 +247,10 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 
+	// In-process clients (controllers, scheduler, the local agent) call the
+	// same handler in memory: no TLS, HTTP/2 framing or socket per request.
+	inproc := loopback.NewTransport(httpServer.Handler)
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
@@ -262,16 +267,19 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		if err := api.Drain(drainCtx); err != nil {
 			s.log.Warn("Closing the API with requests in flight", "err", err)
 		}
+		if err := inproc.Close(drainCtx); err != nil {
+			s.log.Warn("Closing the in-process API connection with requests in flight", "err", err)
+		}
 		return httpServer.Close()
 	})
 
-	loopback := &rest.Config{
-		Host:            url,
-		BearerToken:     loopbackToken,
-		TLSClientConfig: rest.TLSClientConfig{CAData: certs.CACertPEM},
-		QPS:             -1, // in-process clients are limited by the store, not a token bucket
-		ContentConfig:   rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"},
-		UserAgent:       "batchd/" + version.Version(),
+	loopbackConfig := &rest.Config{
+		Host:          url,
+		BearerToken:   loopbackToken,
+		Transport:     inproc,
+		QPS:           -1, // in-process clients are limited by the store, not a token bucket
+		ContentConfig: rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"},
+		UserAgent:     "batchd/" + version.Version(),
 	}
 	admin := &rest.Config{
 		Host:            url,
@@ -288,7 +296,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	g.Go(func() error {
-		ctrl, err := newControllers(loopback, s.cfg, reg, s.log)
+		ctrl, err := newControllers(loopbackConfig, s.cfg, reg, s.log)
 		if err != nil {
 			return err
 		}
@@ -300,7 +308,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 			close(s.ready)
 		})
 	})
-	g.Go(func() error { return s.runAgent(gctx, dir.Path(), url, certs.CACertPEM, agentToken) })
+	g.Go(func() error { return s.runAgent(gctx, dir.Path(), url, inproc, certs.CACertPEM, agentToken) })
 	return g.Wait()
 }
 

@@ -4,6 +4,8 @@
 // and starts the controllers, in that order, and stops them in reverse.
 // Run reads as the table of contents of a batchd server process.
 //
-// Controllers reach the API through a loopback client-go connection, never
-// through storage, exactly as they would against any Kubernetes server.
+// Controllers and the in-process agent reach the API through client-go,
+// never through storage, exactly as they would against any Kubernetes
+// server; their connection is in memory (package loopback), calling the
+// same handler, authentication and metrics as the HTTPS listener.
 package controlplane
