@@ -46,6 +46,10 @@ type hierarchy struct {
 	controllers string          // second field of its /proc/self/cgroup line
 	base        string          // directory pods are created in
 	provides    map[string]bool // which of memory, cpu, pids it has (and we enabled)
+	// swap: the memory controller has a swap limit file (v1 swap
+	// accounting, v2 swap controller), found once at detection so that
+	// no container start tries to write a file that is not there.
+	swap bool
 }
 
 // cgroups creates per-container cgroups and sets limits with plain file
@@ -237,6 +241,9 @@ func (cg *cgroups) detectV1(v1 map[string]mountInfo, own map[string]string, pare
 			continue
 		}
 		cg.hiers[i].provides[ctl] = true
+		if ctl == ctlMemory {
+			cg.hiers[i].swap = exists(filepath.Join(cg.hiers[i].base, "memory.memsw.limit_in_bytes"))
+		}
 	}
 	cg.hiers = slices.DeleteFunc(cg.hiers, func(h hierarchy) bool { return len(h.provides) == 0 })
 }
@@ -262,6 +269,9 @@ func (cg *cgroups) detectV2(m mountInfo, own map[string]string, parent string, w
 			continue
 		}
 		h.provides[ctl] = true
+		if ctl == ctlMemory {
+			h.swap = exists(filepath.Join(h.base, "memory.swap.max"))
+		}
 	}
 	if len(h.provides) == 0 {
 		os.Remove(h.base) // best effort: it is empty
@@ -297,6 +307,11 @@ func enableV2(mount, base, ctl string) error {
 		}
 	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func probeFile(ctl string, mode CgroupMode) string {
@@ -370,7 +385,7 @@ func (cg *cgroups) createContainer(id podruntime.ContainerID, res podruntime.Res
 		}
 		out = append(out, podinit.Cgroup{Dir: dir, Mount: h.mount, Controllers: h.controllers})
 		for _, w := range cg.limits(h, res) {
-			if err := os.WriteFile(filepath.Join(dir, w.file), []byte(w.value), 0); err != nil && !w.optional {
+			if err := writeFile(filepath.Join(dir, w.file), []byte(w.value), 0, 0); err != nil && !w.optional {
 				return nil, "", fmt.Errorf("setting %s=%s in %s: %w", w.file, w.value, dir, err)
 			}
 		}
@@ -403,14 +418,18 @@ func (cg *cgroups) limits(h hierarchy, res podruntime.Resources) []limitWrite {
 		if v1 {
 			if res.MemoryLimitBytes > 0 {
 				add("memory.limit_in_bytes", res.MemoryLimitBytes, false)
-				add("memory.memsw.limit_in_bytes", res.MemoryLimitBytes, true) // only with swap accounting
+				if h.swap {
+					add("memory.memsw.limit_in_bytes", res.MemoryLimitBytes, true)
+				}
 				add("memory.swappiness", 0, true)
 			}
 		} else {
 			ws = append(ws, limitWrite{"memory.oom.group", "1", true}) // kill the whole container, as kubelet does on v2
 			if res.MemoryLimitBytes > 0 {
 				add("memory.max", res.MemoryLimitBytes, false)
-				add("memory.swap.max", 0, true)
+				if h.swap {
+					add("memory.swap.max", 0, true)
+				}
 			}
 		}
 	}
@@ -426,7 +445,9 @@ func (cg *cgroups) limits(h hierarchy, res podruntime.Resources) []limitWrite {
 		if res.CPULimitMilli > 0 {
 			quota := max(res.CPULimitMilli*cfsPeriod/1000, 1000) // kubelet's MilliCPUToQuota, 1ms floor
 			if v1 {
-				add("cpu.cfs_period_us", cfsPeriod, false)
+				// cpu.cfs_period_us is not written: every new cgroup
+				// starts with the kernel's default period, which is
+				// kubelet's, 100ms.
 				add("cpu.cfs_quota_us", quota, false)
 			} else {
 				ws = append(ws, limitWrite{file: "cpu.max", value: fmt.Sprintf("%d %d", quota, cfsPeriod)})
@@ -489,7 +510,7 @@ func removeCgroup(ctx context.Context, dir string) error {
 
 // killProcs SIGKILLs every process listed in a cgroup.
 func killProcs(dir string) {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	b, err := readFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return
 	}

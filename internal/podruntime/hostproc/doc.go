@@ -7,10 +7,12 @@
 //
 // # How a container runs
 //
-// StartContainer writes the container's spec into its state directory,
-// creates its cgroups with their limits, and starts the batchd-pod helper
-// (package podinit) with clone flags, detached into its own session. The
-// helper is PID 1 of the new PID namespace: it builds the mount view
+// StartContainer writes the container's spec into its state directory
+// (the helper's part in a file of its own, which the helper decodes
+// without encoding/json), creates its cgroups with their limits, and
+// starts the batchd-pod helper (package podinit) with clone flags,
+// detached into its own session. The helper is PID 1 of the new PID
+// namespace: it builds the mount view
 // (volumes bind-mounted at their mountPath; where a mountPath or the
 // working directory does not exist on the host, a private tmpfs "mimic"
 // root so that nothing is created on the host), joins the cgroups, starts

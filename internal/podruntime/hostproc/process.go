@@ -109,7 +109,7 @@ func pidfdReadable(fd uintptr) bool {
 // alive is the fallback check: the PID exists, is the same process, and
 // is not a zombie.
 func (p *proc) alive() bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/stat")
+	b, err := readFile("/proc/" + strconv.Itoa(p.pid) + "/stat")
 	if err != nil {
 		return false
 	}

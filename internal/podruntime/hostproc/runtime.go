@@ -233,28 +233,34 @@ func (r *Runtime) StartContainer(ctx context.Context, pod podruntime.PodID, spec
 	if err != nil {
 		return undo(err)
 	}
-	rec := containerRecord{
-		Init: podinit.Spec{
-			Command:        spec.Command,
-			Env:            containerEnv(spec, pr.Spec.Hostname),
-			WorkingDir:     cmp.Or(spec.WorkingDir, "/"),
-			Hostname:       pr.Spec.Hostname,
-			LogPath:        logPath,
-			MaxLogLineSize: r.maxLine,
-			RootDir:        filepath.Join(dir, rootDir),
-			Cgroups:        cgs,
-			OOMFile:        oom,
-		},
-		Container: spec,
-		LogPath:   logPath,
-		CreatedAt: time.Now(),
+	hspec := podinit.Spec{
+		Command:        spec.Command,
+		Env:            containerEnv(spec, pr.Spec.Hostname),
+		WorkingDir:     cmp.Or(spec.WorkingDir, "/"),
+		Hostname:       pr.Spec.Hostname,
+		LogPath:        logPath,
+		MaxLogLineSize: r.maxLine,
+		RootDir:        filepath.Join(dir, rootDir),
+		Cgroups:        cgs,
+		OOMFile:        oom,
 	}
 	if u := spec.User; u != nil {
-		rec.Init.User = &podinit.User{UID: u.UID, GID: u.GID, Groups: u.SupplementalGroups}
+		hspec.User = &podinit.User{UID: u.UID, GID: u.GID, Groups: u.SupplementalGroups}
 	}
 	for _, m := range spec.Mounts {
-		rec.Init.Mounts = append(rec.Init.Mounts, podinit.Mount{Source: m.HostPath, Target: m.ContainerPath, ReadOnly: m.ReadOnly})
+		hspec.Mounts = append(hspec.Mounts, podinit.Mount{Source: m.HostPath, Target: m.ContainerPath, ReadOnly: m.ReadOnly})
 	}
+	b, err := hspec.MarshalBinary()
+	if err != nil {
+		return undo(err)
+	}
+	// No write-then-rename: the helper reads it only once it is complete,
+	// and the container record, written next, is what marks the container
+	// as existing.
+	if err := writeFile(filepath.Join(dir, podinit.InitFile), b, createFlags, 0o600); err != nil {
+		return undo(fmt.Errorf("writing helper spec: %w", err))
+	}
+	rec := containerRecord{Container: spec, LogPath: logPath, CreatedAt: time.Now()}
 	if err := writeJSON(filepath.Join(dir, podinit.SpecFile), rec); err != nil {
 		return undo(err)
 	}
@@ -325,38 +331,51 @@ var errSpawn = errors.New("spawning pod helper")
 const cloneFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID
 
 // helperEnv is the helper's whole environment. GOMAXPROCS=1: the helper
-// mostly waits, and one P spares it the runtime's cgroup CPU-limit probe
-// at start (/proc/self/cgroup, mountinfo, cpu.cfs_quota_us) and the
-// threads that spin looking for work for a second P.
+// mostly waits, and one P spares it the threads that spin looking for work
+// for a second P. (It does not spare the runtime's cgroup CPU-limit probe
+// at start, /proc/self/cgroup, mountinfo and cpu.cfs_quota_us: Go 1.25 and
+// later make it either way.) The GC is left on: a container's start never
+// reaches the first collection (the helper's heap stays far below the
+// 4 MiB goal), and a long-lived helper that runs many ExecSync commands
+// needs one.
 var helperEnv = []string{"GOMAXPROCS=1"}
 
 // spawn starts the helper for c and returns its start report: SyncOK or
 // the reason the command could not start (the helper then recorded a
 // StartError exit).
 func (r *Runtime) spawn(ctx context.Context, c container) (string, error) {
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", errSpawn, err)
+	// Plain descriptors where the poller has nothing to do (/dev/null,
+	// the helper's end of the pipe), and syscall.ForkExec rather than
+	// os.StartProcess, whose pidfd we would close unused: we reap by PID
+	// (reap), so a fresh instance can do the same.
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return "", fmt.Errorf("%w: creating pipe: %v", errSpawn, err)
 	}
+	syncW := pipe[1]
+	if err := unix.SetNonblock(pipe[0], true); err != nil {
+		unix.Close(pipe[0])
+		unix.Close(syncW)
+		return "", fmt.Errorf("%w: creating pipe: %v", errSpawn, err)
+	}
+	syncR := os.NewFile(uintptr(pipe[0]), "sync") // non-blocking: in the poller, for readLine's deadline
 	defer syncR.Close()
-	devnull, err := os.Open(os.DevNull)
+	devnull, err := open(os.DevNull, unix.O_RDONLY, 0)
 	if err != nil {
-		syncW.Close()
+		unix.Close(syncW)
 		return "", fmt.Errorf("%w: %v", errSpawn, err)
 	}
-	p, err := os.StartProcess(r.helper, []string{r.helper, podinit.Arg, c.dir}, &os.ProcAttr{
+	pid, err := syscall.ForkExec(r.helper, []string{r.helper, podinit.Arg, c.dir}, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   helperEnv,
-		Files: []*os.File{devnull, devnull, devnull, syncW},
+		Files: []uintptr{uintptr(devnull), uintptr(devnull), uintptr(devnull), uintptr(syncW)},
 		Sys:   &syscall.SysProcAttr{Cloneflags: cloneFlags, Setsid: true},
 	})
-	devnull.Close()
-	syncW.Close()
+	unix.Close(devnull)
+	unix.Close(syncW)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", errSpawn, err)
+		return "", fmt.Errorf("%w: %s: %v", errSpawn, r.helper, err)
 	}
-	pid := p.Pid
-	p.Release() // we reap by PID (reap), so a fresh instance could do the same
 	r.mu.Lock()
 	r.children[c.id] = child{pid: pid}
 	r.mu.Unlock()

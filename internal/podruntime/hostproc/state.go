@@ -24,6 +24,7 @@ import (
 //	pods/<pod>/pod.json                         podRecord
 //	pods/<pod>/logs/                            default log directory
 //	pods/<pod>/containers/<name>_<attempt>/
+//	    init                                    podinit.Spec, the helper's part (podinit.InitFile)
 //	    container.json                          containerRecord (written before the helper starts)
 //	    running.json                            podinit.Running (by the helper, once the command runs)
 //	    exit.json                               podinit.Exit (by the helper, or by us if it was lost)
@@ -41,9 +42,9 @@ type podRecord struct {
 	CreatedAt time.Time
 }
 
-// containerRecord is container.json. Init is the helper's part.
+// containerRecord is container.json. The helper's part is in its own
+// file (podinit.InitFile), which the helper reads without encoding/json.
 type containerRecord struct {
-	Init      podinit.Spec             `json:"init"`
 	Container podruntime.ContainerSpec `json:"container"`
 	LogPath   string                   `json:"logPath"`
 	CreatedAt time.Time                `json:"createdAt"`
@@ -110,7 +111,7 @@ func (r *Runtime) containerDir(pod podruntime.PodID, key string) string {
 
 // readJSON decodes path into v; ok is false if the file does not exist.
 func readJSON(path string, v any) (ok bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -130,7 +131,7 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := writeFile(tmp, b, createFlags, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -1,6 +1,7 @@
 package hostproc
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestContainerIDs(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	all := hierarchy{provides: map[string]bool{ctlMemory: true, ctlCPU: true, ctlPIDs: true}}
+	all := hierarchy{provides: map[string]bool{ctlMemory: true, ctlCPU: true, ctlPIDs: true}, swap: true}
 	res := podruntime.Resources{CPURequestMilli: 100, CPULimitMilli: 5, MemoryLimitBytes: 1 << 20, PIDsLimit: 10}
 	tests := []struct {
 		mode CgroupMode
@@ -61,7 +62,6 @@ func TestLimits(t *testing.T) {
 			{"memory.memsw.limit_in_bytes", "1048576", true},
 			{"memory.swappiness", "0", true},
 			{"cpu.shares", "102", false},
-			{"cpu.cfs_period_us", "100000", false},
 			{"cpu.cfs_quota_us", "1000", false}, // 5m is below the 1ms floor
 			{"pids.max", "10", false},
 		}},
@@ -81,5 +81,20 @@ func TestLimits(t *testing.T) {
 				t.Errorf("limits mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestLimitsWithoutSwap: no swap limit is written where the kernel has no
+// file for it.
+func TestLimitsWithoutSwap(t *testing.T) {
+	h := hierarchy{provides: map[string]bool{ctlMemory: true}}
+	res := podruntime.Resources{MemoryLimitBytes: 1 << 20}
+	for _, mode := range []CgroupMode{CgroupsV1, CgroupsV2} {
+		cg := &cgroups{mode: mode}
+		for _, w := range cg.limits(h, res) {
+			if strings.Contains(w.file, "swap.max") || strings.Contains(w.file, "memsw") {
+				t.Errorf("%s: limits write %s without swap accounting", mode, w.file)
+			}
+		}
 	}
 }

@@ -7,25 +7,36 @@
 // crilog.
 //
 // The helper, in order: reads the container's spec from the container
-// directory; makes its mounts private; sets the hostname; builds a private
+// directory ([InitFile]); makes its mounts private; sets the hostname; builds a private
 // root when a mount point or working directory does not exist on the host
 // (a tmpfs "mimic" of the missing path's ancestors, whose other entries are
 // bind-mounted back, then pivot_root: nothing is created on the host);
 // bind-mounts the volumes; mounts a fresh /proc; joins the container's
-// cgroups just long enough to start the command in them (shared ones, where
-// the container has none of its own, for good); records that the
+// cgroups just long enough to start the command in them (on v1 only the
+// thread that forks it; shared ones, where the container has none of its
+// own, for good and as a whole); records that the
 // container runs; reports success or failure to the runtime over fd 3;
 // then supervises. As PID 1 it forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT
 // and SIGUSR1 to the command, kills everything in the namespace on
 // SIGUSR2, reaps orphans, writes the command's output to the CRI log
 // file, and runs the runtime's ExecSync commands in the container
-// ([ExecSocket], exec.go). When the command exits it kills what is left in the namespace,
+// ([ExecSocket], exec.go). When the command exits it kills what is left
+// in the namespace (if anything is: it has no child left otherwise),
 // records the exit (code, signal, OOM kill count) in the container
 // directory and exits. It outlives the agent, so a restarted agent finds
 // results on disk.
 //
+// The helper's own cost is paid on every container start, so it avoids
+// what a long-lived program would not mind: *os.File for files it reads
+// or writes once (fd.go), encoding/json for its spec and records
+// (specfile.go, the records' MarshalJSON), the kernel's global
+// threadgroup lock when it moves into and out of v1 cgroups
+// (cgroups.go), and a kill of the whole namespace when nothing is left
+// in it.
+//
 // The package owns that process and the file formats it shares with
-// hostproc ([Spec], [Running], [Exit], [ExecRequest], [ExecResponse]). It does not own cgroup creation or
-// limits, state layout above one container directory, or classification of
-// exits into reasons: hostproc does those.
+// hostproc ([Spec] in [InitFile], [Running], [Exit], [ExecRequest],
+// [ExecResponse]). It does not own cgroup creation or limits, state
+// layout above one container directory, or classification of exits into
+// reasons: hostproc does those.
 package podinit

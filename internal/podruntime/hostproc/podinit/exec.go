@@ -43,17 +43,12 @@ type execServer struct {
 // listenExec creates the exec socket in the container directory. The path
 // goes through /proc/self/fd so that its length does not depend on the
 // directory's (a unix socket path holds at most 107 bytes).
-func listenExec(dir *os.Root) (*os.File, error) {
-	d, err := dir.Open(".")
-	if err != nil {
-		return nil, fmt.Errorf("opening container directory: %w", err)
-	}
-	defer d.Close()
+func listenExec(dir int) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("creating exec socket: %w", err)
 	}
-	path := "/proc/self/fd/" + strconv.Itoa(int(d.Fd())) + "/" + ExecSocket
+	path := "/proc/self/fd/" + strconv.Itoa(dir) + "/" + ExecSocket
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("binding exec socket: %w", err)
@@ -82,13 +77,13 @@ func (s *execServer) serve() {
 		var aerr error
 		err := rc.Read(func(fd uintptr) bool {
 			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
-			return !errors.Is(aerr, unix.EAGAIN)
+			return !isErrno(aerr, unix.EAGAIN)
 		})
 		if err != nil {
 			return // closed
 		}
 		if aerr != nil {
-			if errors.Is(aerr, unix.EINTR) || errors.Is(aerr, unix.ECONNABORTED) {
+			if isErrno(aerr, unix.EINTR) || isErrno(aerr, unix.ECONNABORTED) {
 				continue
 			}
 			return
@@ -269,12 +264,7 @@ func (s *execServer) fork(path string, argv []string, attr *syscall.ProcAttr, ex
 	if s.closed {
 		return 0, errClosed
 	}
-	if err := s.cg.join(); err != nil {
-		s.cg.leave()
-		return 0, err
-	}
-	pid, err := syscall.ForkExec(path, argv, attr)
-	s.cg.leave()
+	pid, _, err := s.cg.forkExec(path, argv, attr)
 	if err != nil {
 		return 0, fmt.Errorf("exec: %q: %w", argv[0], err)
 	}

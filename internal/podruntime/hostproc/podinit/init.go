@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,141 +37,153 @@ func Main(args []string) int {
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs, append(forwarded, unix.SIGUSR2, unix.SIGCHLD)...)
 	unix.CloseOnExec(SyncFD)
-	sync := os.NewFile(SyncFD, "sync")
 
-	dir, err := os.OpenRoot(args[1])
+	// The container directory is a descriptor that every file of ours in
+	// it is opened relative to (without following symlinks), so that its
+	// path is resolved once.
+	dir, err := unix.Open(args[1], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		report(sync, fmt.Errorf("opening container directory: %w", err))
+		report(fmt.Errorf("opening container directory: %w", err))
 		return 1
 	}
 	c, err := start(dir)
 	if err != nil {
-		now := time.Now()
-		werr := writeRecord(dir, ExitFile, Exit{Code: 128, StartError: err.Error(), FinishedAt: now})
-		report(sync, err)
+		werr := writeRecord(dir, ExitFile, Exit{Code: 128, StartError: err.Error(), FinishedAt: now()})
+		report(err)
 		if werr != nil {
 			return 1
 		}
 		return 0
 	}
-	report(sync, nil)
+	report(nil)
 	if err := c.supervise(sigs); err != nil {
 		return 1
 	}
 	return 0
 }
 
-func report(sync *os.File, err error) {
+// now is the time for records: in UTC, which needs no time zone database
+// (time.Local would read /etc/localtime on every start) and means the
+// same instant.
+func now() time.Time { return time.Now().UTC() }
+
+// report writes the start report on SyncFD and closes it.
+func report(err error) {
 	msg := SyncOK
 	if err != nil {
 		msg = strings.ReplaceAll(err.Error(), "\n", " ")
 	}
 	// The runtime may be gone (agent restart): that is fine.
-	sync.Write([]byte(msg + "\n"))
-	sync.Close()
+	fdWriter(SyncFD).Write([]byte(msg + "\n"))
+	unix.Close(SyncFD)
 }
 
 // container is a started command under supervision.
 type container struct {
-	dir       *os.Root
+	dir       int // the container directory
 	pid       int // in our namespace
 	startedAt time.Time
-	oom       *os.File // nil without a memory cgroup
-	log       *os.File
+	oom       int // the OOM counter; -1 without a memory cgroup
+	log       int // the log file
 	copiers   sync.WaitGroup
 	note      string // something the exit record should mention
 	cg        *cgroupFiles
 	exec      *execServer
 }
 
-func start(dir *os.Root) (*container, error) {
-	b, err := dir.ReadFile(SpecFile)
+func start(dir int) (*container, error) {
+	b, err := readFileAt(dir, InitFile, unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, fmt.Errorf("reading spec: %w", err)
 	}
-	var file struct {
-		Init Spec `json:"init"`
+	spec := &Spec{}
+	if err := spec.UnmarshalBinary(b); err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(b, &file); err != nil {
-		return nil, fmt.Errorf("decoding spec: %w", err)
-	}
-	spec := &file.Init
 	if len(spec.Command) == 0 {
 		return nil, errors.New("spec has no command")
 	}
 
 	// While /proc is still the host's: who we are in the host's PID
-	// namespace, and our cgroups.
-	self, err := os.Readlink("/proc/self")
+	// namespace (the stat file has both the PID and the start time), and
+	// our cgroups.
+	stat, err := readFile("/proc/self/stat")
 	if err != nil {
 		return nil, fmt.Errorf("reading host pid: %w", err)
 	}
-	hostPid, err := strconv.Atoi(self)
+	hostPid, ticks, err := parseStat(stat)
 	if err != nil {
-		return nil, fmt.Errorf("parsing host pid %q: %w", self, err)
-	}
-	ticks, err := StartTicks("/proc/self/stat")
-	if err != nil {
-		return nil, fmt.Errorf("reading start time: %w", err)
+		return nil, fmt.Errorf("parsing /proc/self/stat: %w", err)
 	}
 	cg, err := openCgroups(spec.Cgroups)
 	if err != nil {
 		return nil, err
 	}
+	// Until the command runs, a failure closes what is open so far.
 	started := false
+	var fds []int
 	defer func() {
 		if !started {
 			cg.close()
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
 		}
 	}()
-	c := &container{dir: dir, cg: cg}
+	c := &container{dir: dir, cg: cg, oom: -1}
 	if spec.OOMFile != "" {
-		if c.oom, err = os.Open(spec.OOMFile); err != nil {
+		if c.oom, err = openAt(unix.AT_FDCWD, spec.OOMFile, unix.O_RDONLY, 0); err != nil {
 			return nil, fmt.Errorf("opening OOM counter: %w", err)
 		}
+		fds = append(fds, c.oom)
 	}
-	devnull, err := os.Open(os.DevNull)
+	devnull, err := openAt(unix.AT_FDCWD, os.DevNull, unix.O_RDONLY, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("opening %s: %w", os.DevNull, err)
 	}
-	defer devnull.Close()
-	logf, err := os.OpenFile(spec.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
+	defer unix.Close(devnull)
+	if c.log, err = openAt(unix.AT_FDCWD, spec.LogPath, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND, 0o640); err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)
 	}
+	fds = append(fds, c.log)
 
 	if err := setupMounts(spec); err != nil {
-		logf.Close()
 		return nil, err
 	}
 	path, err := lookPath(spec.Command[0], spec.Env)
 	if err != nil {
-		logf.Close()
 		return nil, err
 	}
 	ln, err := listenExec(dir)
 	if err != nil {
-		logf.Close()
 		return nil, err
 	}
-	outR, outW, err := os.Pipe()
+	defer func() {
+		if !started {
+			ln.Close()
+		}
+	}()
+	outR, outW, err := outputPipe("stdout")
 	if err != nil {
-		logf.Close()
-		ln.Close()
 		return nil, err
 	}
-	errR, errW, err := os.Pipe()
+	fds = append(fds, outW)
+	errR, errW, err := outputPipe("stderr")
 	if err != nil {
-		logf.Close()
-		ln.Close()
 		outR.Close()
-		outW.Close()
 		return nil, err
 	}
+	fds = append(fds, errW)
+	defer func() {
+		if !started {
+			outR.Close()
+			errR.Close()
+		}
+	}()
 	attr := &syscall.ProcAttr{
 		Dir:   spec.WorkingDir,
 		Env:   spec.Env,
-		Files: []uintptr{devnull.Fd(), outW.Fd(), errW.Fd()},
+		Files: []uintptr{uintptr(devnull), uintptr(outW), uintptr(errW)},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	}
 	if u := spec.User; u != nil {
@@ -179,37 +192,26 @@ func start(dir *os.Root) (*container, error) {
 			attr.Sys.Credential.Groups = []uint32{}
 		}
 	}
-	if err := cg.join(); err != nil {
-		logf.Close()
-		ln.Close()
-		outR.Close()
-		outW.Close()
-		errR.Close()
-		errW.Close()
-		return nil, err
-	}
-	pid, err := syscall.ForkExec(path, spec.Command, attr)
-	c.startedAt = time.Now()
-	lerr := cg.leave()
-	outW.Close()
-	errW.Close()
+	pid, lerr, err := cg.forkExec(path, spec.Command, attr)
+	c.startedAt = now()
+	// The command has its copies of the pipes' write ends; ours go, so
+	// that the copiers see the end of output when the command's do.
+	unix.Close(outW)
+	unix.Close(errW)
+	fds = slices.DeleteFunc(fds, func(fd int) bool { return fd == outW || fd == errW })
 	if err != nil {
-		logf.Close()
-		ln.Close()
-		outR.Close()
-		errR.Close()
 		return nil, fmt.Errorf("exec: %q: %w", spec.Command[0], err)
 	}
 	c.pid = pid
 	if lerr != nil {
-		// We stay in the container's cgroups: the command runs, but our
-		// memory counts against its limit. Not worth failing the start.
+		// One of our threads (v1) or all of us (v2) stay in the
+		// container's cgroups: the command runs, but we may count
+		// against its limits. Not worth failing the start.
 		c.note = fmt.Sprintf("helper could not return to its own cgroups: %v", lerr)
 	}
 
 	// The copiers are owned by supervise, which waits for them.
-	c.log = logf
-	lw := crilog.NewWriter(logf, crilog.WriterOptions{MaxLineSize: spec.MaxLogLineSize})
+	lw := crilog.NewWriter(fdWriter(c.log), crilog.WriterOptions{MaxLineSize: spec.MaxLogLineSize})
 	c.copiers.Go(func() { copyStream(lw.Stream(crilog.Stdout), outR) })
 	c.copiers.Go(func() { copyStream(lw.Stream(crilog.Stderr), errR) })
 	// Commands can be run in the container from the moment it is
@@ -225,21 +227,50 @@ func start(dir *os.Root) (*container, error) {
 	return c, nil
 }
 
+// outputPipe returns a pipe for one of the command's output streams: the
+// read end non-blocking in Go's poller, for a copier goroutine, and the
+// write end a plain blocking descriptor for the command, never in the
+// poller (which would cost registering and unregistering it for nothing).
+func outputPipe(name string) (r *os.File, w int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, -1, fmt.Errorf("creating %s pipe: %w", name, err)
+	}
+	if err := unix.SetNonblock(p[0], true); err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return nil, -1, fmt.Errorf("creating %s pipe: %w", name, err)
+	}
+	return os.NewFile(uintptr(p[0]), name), p[1], nil
+}
+
+// Copy buffer sizes: most commands write little, and a buffer is memory
+// the helper touches (page faults, zeroing) on every start, so a stream
+// starts with a small one and moves to the big one once a read fills it.
+const (
+	smallCopyBuffer = 2 << 10
+	copyBuffer      = 32 << 10
+)
+
 func copyStream(w *crilog.StreamWriter, r *os.File) {
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, smallCopyBuffer)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				break // the log is broken; keep draining so the command never blocks
+				// The log is broken: drain what is left without logging
+				// it, so that the command never blocks.
+				io.Copy(io.Discard, r)
+				break
+			}
+			if n == len(buf) && len(buf) < copyBuffer {
+				buf = make([]byte, copyBuffer)
 			}
 		}
 		if err != nil {
 			break
 		}
 	}
-	// Drain anything left without logging it, then flush.
-	io.Copy(io.Discard, r)
 	w.Close()
 	r.Close()
 }
@@ -257,32 +288,23 @@ func (c *container) supervise(sigs chan os.Signal) error {
 			unix.Kill(c.pid, sig.(syscall.Signal))
 		}
 	}
-	finished := time.Now()
-	signal.Stop(sigs)
+	finished := now()
+	// The handlers stay: a signal from now on lands in the channel,
+	// unread, where without them a SIGTERM would end the helper before it
+	// records the exit.
 
 	// The container is its main process: run no more commands in it, end
 	// whatever it left behind, reap it, and let the log copiers see the
 	// end of both pipes.
 	c.exec.close()
-	unix.Kill(-1, unix.SIGKILL)
-	for {
-		var s unix.WaitStatus
-		pid, err := unix.Wait4(-1, &s, 0, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			break // ECHILD: nothing left
-		}
-		c.exec.exited(pid, s)
-	}
+	c.endAll()
 	c.exec.wait(200 * time.Millisecond)
 	defer c.cg.close()
 	copied := make(chan struct{})
 	go func() { c.copiers.Wait(); close(copied) }()
 	select {
 	case <-copied:
-		c.log.Close()
+		unix.Close(c.log)
 	case <-time.After(5 * time.Second):
 		// A pipe is held open from outside the namespace; the process
 		// exit ends the copiers and this waiter.
@@ -297,7 +319,7 @@ func (c *container) supervise(sigs chan os.Signal) error {
 	default:
 		rec.Code = ws.ExitStatus()
 	}
-	if c.oom != nil {
+	if c.oom >= 0 {
 		n, err := oomKills(c.oom)
 		if err != nil && rec.Message == "" {
 			rec.Message = err.Error()
@@ -307,6 +329,35 @@ func (c *container) supervise(sigs chan os.Signal) error {
 	return writeRecord(c.dir, ExitFile, rec)
 }
 
+// endAll kills and reaps every process left in the namespace. Every
+// process started in it descends from us, so none is left when we have
+// no child (wait4 says ECHILD): the usual case, a command that left
+// nothing behind, then costs neither the kill nor the kernel's walk over
+// every process on the host that kill(-1) makes. (A process that joined
+// the namespace from outside, with setns, is no descendant of ours; the
+// kernel kills it when we, the namespace's init, exit.)
+func (c *container) endAll() {
+	killed := false
+	for {
+		flags := unix.WNOHANG
+		if killed {
+			flags = 0
+		}
+		var s unix.WaitStatus
+		pid, err := unix.Wait4(-1, &s, flags, nil)
+		switch {
+		case isErrno(err, unix.EINTR):
+		case err != nil:
+			return // ECHILD: nothing left
+		case pid > 0:
+			c.exec.exited(pid, s)
+		default: // children that still run
+			unix.Kill(-1, unix.SIGKILL)
+			killed = true
+		}
+	}
+}
+
 // reap collects every exited child; done reports whether the command was
 // among them, with its status. Other children go to other (the exec
 // server's commands, or orphans it does not know).
@@ -314,7 +365,7 @@ func reap(cmd int, other func(pid int, ws unix.WaitStatus) bool) (ws unix.WaitSt
 	for {
 		var s unix.WaitStatus
 		pid, err := unix.Wait4(-1, &s, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
+		if isErrno(err, unix.EINTR) {
 			continue
 		}
 		if err != nil || pid <= 0 {
@@ -330,10 +381,10 @@ func reap(cmd int, other func(pid int, ws unix.WaitStatus) bool) (ws unix.WaitSt
 
 // oomKills reads the "oom_kill <n>" line of a memory cgroup's
 // memory.oom_control (v1) or memory.events (v2).
-func oomKills(f *os.File) (uint64, error) {
+func oomKills(fd int) (uint64, error) {
 	buf := make([]byte, 4096)
-	n, err := f.ReadAt(buf, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
+	n, err := unix.Pread(fd, buf, 0)
+	if err != nil {
 		return 0, fmt.Errorf("reading OOM counter: %w", err)
 	}
 	for line := range bytes.Lines(buf[:n]) {
@@ -344,17 +395,19 @@ func oomKills(f *os.File) (uint64, error) {
 	return 0, errors.New("reading OOM counter: no oom_kill line (kernel older than 4.13?)")
 }
 
-// writeRecord writes v as JSON to name in dir, atomically.
-func writeRecord(dir *os.Root, name string, v any) error {
-	b, err := json.Marshal(v)
+// writeRecord writes v as JSON to name in dir, atomically (write, then
+// rename). There is no fsync: the state directory is on tmpfs, or its
+// records need not survive a crash of the node, which ends the pods too.
+func writeRecord(dir int, name string, v json.Marshaler) error {
+	b, err := v.MarshalJSON()
 	if err != nil {
-		return err
+		return fmt.Errorf("encoding %s: %w", name, err)
 	}
 	tmp := name + ".tmp"
-	if err := dir.WriteFile(tmp, b, 0o644); err != nil {
+	if err := writeFileAt(dir, tmp, b, 0o644, unix.O_NOFOLLOW); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
-	if err := dir.Rename(tmp, name); err != nil {
+	if err := unix.Renameat(dir, tmp, dir, name); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package podinit
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -15,9 +17,12 @@ const Arg = "podinit"
 
 // Names of the files in a container directory.
 const (
-	// SpecFile holds a JSON object whose "init" member is the Spec. Other
-	// members belong to the runtime and are ignored here.
+	// SpecFile is the runtime's record of the container (JSON), written
+	// once the container's files are ready. The helper does not read it.
 	SpecFile = "container.json"
+	// InitFile holds the Spec, in the format of [Spec.MarshalBinary]
+	// (specfile.go), written before the helper starts.
+	InitFile = "init"
 	// RunningFile holds Running once the command has started.
 	RunningFile = "running.json"
 	// ExitFile holds Exit once the container has ended.
@@ -35,14 +40,14 @@ const SyncOK = "ok"
 // in its PID namespace. Other signals it forwards to the command.
 const SigKillAll = "SIGUSR2"
 
-// Spec is what the helper needs to start one container. Paths are as the
-// host sees them, except Mounts' Target and WorkingDir, which are as the
-// container sees them.
+// Spec is what the helper needs to start one container (InitFile). Paths
+// are as the host sees them, except Mounts' Target and WorkingDir, which
+// are as the container sees them.
 type Spec struct {
 	Command    []string
 	Env        []string
 	WorkingDir string
-	User       *User `json:",omitempty"`
+	User       *User
 	Hostname   string
 	Mounts     []Mount
 	// LogPath is the CRI log file; its directory exists.
@@ -53,25 +58,25 @@ type Spec struct {
 	// mount point or the working directory is missing.
 	RootDir string
 	// Cgroups are the container's cgroups, one per hierarchy.
-	Cgroups []Cgroup `json:",omitempty"`
+	Cgroups []Cgroup
 	// OOMFile is the cgroup file with the container's "oom_kill <n>" line
 	// (v1 memory.oom_control, v2 memory.events); empty without a memory
 	// cgroup.
-	OOMFile string `json:",omitempty"`
+	OOMFile string
 }
 
 // User is a numeric identity for the command.
 type User struct {
 	UID    uint32
 	GID    uint32
-	Groups []uint32 `json:",omitempty"`
+	Groups []uint32
 }
 
 // Mount is a bind mount.
 type Mount struct {
 	Source   string
 	Target   string
-	ReadOnly bool `json:",omitempty"`
+	ReadOnly bool
 }
 
 // Cgroup is one hierarchy's cgroup for the container.
@@ -82,13 +87,13 @@ type Cgroup struct {
 	// hierarchy's second field in /proc/self/cgroup ("memory",
 	// "cpu,cpuacct", "" for v2): together they locate the helper's own
 	// cgroup, which it returns to once the command runs.
-	Mount       string `json:",omitempty"`
-	Controllers string `json:",omitempty"`
+	Mount       string
+	Controllers string
 	// Shared: Dir is a cgroup without limits that other containers share
 	// (a v1 hierarchy in which this container needs none of its own).
 	// The helper moves into it for good, so the command and its exec
 	// commands start there, and never returns.
-	Shared bool `json:",omitempty"`
+	Shared bool
 }
 
 // Running is the record of a started container.
@@ -123,18 +128,33 @@ func StartTicks(statPath string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	_, ticks, err := parseStat(b)
+	if err != nil {
+		return 0, fmt.Errorf("parsing %s: %w", statPath, err)
+	}
+	return ticks, nil
+}
+
+// parseStat returns the PID (field 1) and start time (field 22) of a
+// /proc/<pid>/stat file's contents.
+func parseStat(b []byte) (pid int, ticks uint64, err error) {
+	pidField, _, _ := bytes.Cut(b, []byte(" "))
+	if pid, err = strconv.Atoi(string(pidField)); err != nil {
+		return 0, 0, fmt.Errorf("bad pid: %w", err)
+	}
 	// The command name may contain spaces and parentheses: fields are
 	// counted after the last ')'. starttime is field 22; "state" is 3.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("parsing %s: no command name", statPath)
+		return 0, 0, errors.New("no command name")
 	}
 	fields := bytes.Fields(b[i+1:])
 	const idx = 22 - 3
 	if len(fields) <= idx {
-		return 0, fmt.Errorf("parsing %s: %d fields", statPath, len(fields))
+		return 0, 0, fmt.Errorf("%d fields", len(fields))
 	}
-	return strconv.ParseUint(string(fields[idx]), 10, 64)
+	ticks, err = strconv.ParseUint(string(fields[idx]), 10, 64)
+	return pid, ticks, err
 }
 
 // ExecSocket is the unix socket, in the container directory, on which the
@@ -160,4 +180,67 @@ type ExecResponse struct {
 	NotRunning bool `json:",omitempty"`
 	// StartError says why the command could not be run.
 	StartError string `json:",omitempty"`
+}
+
+// MarshalJSON encodes r as encoding/json would, without reflection: the
+// helper writes it on every start, where encoding/json would build its
+// per-type caches first.
+func (r Running) MarshalJSON() ([]byte, error) {
+	b := append([]byte(`{"Pid":`), strconv.Itoa(r.Pid)...)
+	b = append(b, `,"StartTicks":`...)
+	b = strconv.AppendUint(b, r.StartTicks, 10)
+	b = append(b, `,"StartedAt":`...)
+	b, err := appendTime(b, r.StartedAt)
+	return append(b, '}'), err
+}
+
+// MarshalJSON encodes e as encoding/json would (omitting empty optional
+// fields), without reflection, for the same reason as Running's.
+func (e Exit) MarshalJSON() ([]byte, error) {
+	b := append([]byte(`{"Code":`), strconv.Itoa(e.Code)...)
+	if e.Signal != 0 {
+		b = append(b, `,"Signal":`...)
+		b = strconv.AppendInt(b, int64(e.Signal), 10)
+	}
+	if e.OOMKills != 0 {
+		b = append(b, `,"OOMKills":`...)
+		b = strconv.AppendUint(b, e.OOMKills, 10)
+	}
+	var err error
+	if e.StartError != "" {
+		b = append(b, `,"StartError":`...)
+		if b, err = appendString(b, e.StartError); err != nil {
+			return nil, err
+		}
+	}
+	if e.Lost {
+		b = append(b, `,"Lost":true`...)
+	}
+	if e.Message != "" {
+		b = append(b, `,"Message":`...)
+		if b, err = appendString(b, e.Message); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"StartedAt":`...)
+	if b, err = appendTime(b, e.StartedAt); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"FinishedAt":`...)
+	if b, err = appendTime(b, e.FinishedAt); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	j, err := t.MarshalJSON()
+	return append(b, j...), err
+}
+
+// appendString appends s as a JSON string. Messages are rare (errors), so
+// encoding/json does it.
+func appendString(b []byte, s string) ([]byte, error) {
+	j, err := json.Marshal(s)
+	return append(b, j...), err
 }
