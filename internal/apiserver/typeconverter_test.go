@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/batchd/batchd/internal/openapi"
+	"github.com/batchd/batchd/internal/registry"
 )
 
 // typeConverterModels are the OpenAPI models of pods and jobs, as served.
@@ -213,21 +214,108 @@ func BenchmarkFieldManagerPodStatus(b *testing.B) {
 	next := live.DeepCopy()
 	next.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 		ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
+	res := &registry.Resource{GroupVersion: corev1.SchemeGroupVersion, Subresources: map[string]registry.Strategy{"status": &registry.StatusStrategy{}}}
 	for _, conv := range []struct {
-		name string
-		tc   managedfields.TypeConverter
-	}{{"upstream", upstreamTC}, {"ours", ourTC}} {
+		name    string
+		tc      managedfields.TypeConverter
+		ignored string // compare without it (updateManagedFields)
+	}{{"upstream", upstreamTC, ""}, {"ours", ourTC, ""}, {"ours-without-spec", ourTC, "spec"}} {
 		b.Run(conv.name, func(b *testing.B) {
-			fm, err := managedfields.NewDefaultFieldManager(conv.tc, scheme.Scheme, scheme.Scheme, scheme.Scheme, gvk, gvk.GroupVersion(), "status", nil)
+			fm, err := managedfields.NewDefaultFieldManager(conv.tc, scheme.Scheme, scheme.Scheme, scheme.Scheme, gvk, gvk.GroupVersion(), "status", resetFields(res, "status"))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := fm.Update(live.DeepCopy(), next.DeepCopy(), "agent"); err != nil {
-					b.Fatal(err)
+				if out := updateManagedFields(fm, conv.ignored, live.DeepCopy(), next.DeepCopy(), "agent"); len(out.(*corev1.Pod).ManagedFields) == 0 {
+					b.Fatal("no managedFields recorded")
 				}
 			}
 		})
 	}
+}
+
+// TestManagedFieldsWithoutIgnoredField: comparing objects without the
+// field a write leaves out of managedFields (status on the main resource,
+// spec on status) records exactly what comparing the whole objects does,
+// even when the ignored field differs.
+func TestManagedFieldsWithoutIgnoredField(t *testing.T) {
+	tc, err := newTypeConverter(typeConverterModels(t).Schemas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &registry.Resource{GroupVersion: corev1.SchemeGroupVersion, Subresources: map[string]registry.Strategy{"status": &registry.StatusStrategy{}}}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	fms := map[string]*managedfields.FieldManager{}
+	for _, sub := range []string{"", "status"} {
+		if fms[sub], err = managedfields.NewDefaultFieldManager(tc, scheme.Scheme, scheme.Scheme, scheme.Scheme, gvk, gvk.GroupVersion(), sub, resetFields(res, sub)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", Finalizers: []string{"batch.kubernetes.io/job-tracking"}},
+		Spec:       corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: "x"}}},
+	}
+	step := func(mutate func(*corev1.Pod)) func(*corev1.Pod) *corev1.Pod {
+		return func(live *corev1.Pod) *corev1.Pod {
+			p := live.DeepCopy()
+			mutate(p)
+			return p
+		}
+	}
+	writes := []struct {
+		manager, sub string
+		next         func(live *corev1.Pod) *corev1.Pod
+	}{
+		{"job-controller", "", func(*corev1.Pod) *corev1.Pod { return base.DeepCopy() }},
+		{"scheduler", "", step(func(p *corev1.Pod) { p.Spec.NodeName = "n" })},
+		{"agent", "status", step(func(p *corev1.Pod) {
+			p.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+		})},
+		// A status write that also changes spec, and a main write that
+		// also changes status: the ignored part differs.
+		{"agent", "status", step(func(p *corev1.Pod) {
+			p.Spec.ActiveDeadlineSeconds = ptr.To[int64](5)
+			p.Status.Phase = corev1.PodSucceeded
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+		})},
+		{"job-controller", "", step(func(p *corev1.Pod) {
+			p.Finalizers = nil
+			p.Labels = map[string]string{"x": "y"}
+			p.Status.Phase = corev1.PodFailed
+		})},
+		{"kubectl", "", step(func(p *corev1.Pod) { p.Labels = nil; p.Spec.Containers[0].Image = "z" })},
+	}
+	var liveFull, liveStripped *corev1.Pod = &corev1.Pod{}, &corev1.Pod{}
+	for i, w := range writes {
+		full := w.next(liveFull)
+		stripped := w.next(liveStripped)
+		full.ManagedFields, stripped.ManagedFields = liveFull.ManagedFields, liveStripped.ManagedFields
+		gotFull := fms[w.sub].UpdateNoErrors(liveFull, full, w.manager).(*corev1.Pod)
+		gotStripped := updateManagedFields(fms[w.sub], ignoredField(res, w.sub), liveStripped, stripped, w.manager).(*corev1.Pod)
+		if gotStripped != stripped {
+			t.Fatalf("write %d: updateManagedFields returned another object than the one written", i)
+		}
+		if gotStripped.Spec.NodeName != gotFull.Spec.NodeName || gotStripped.Status.Phase != gotFull.Status.Phase {
+			t.Fatalf("write %d: the written object lost its spec or status", i)
+		}
+		a, b := managedJSON(gotFull.ManagedFields), managedJSON(gotStripped.ManagedFields)
+		if a != b {
+			t.Fatalf("write %d (%s %q): managedFields differ\nwhole objects: %s\nwithout %s:  %s", i, w.manager, w.sub, a, ignoredField(res, w.sub), b)
+		}
+		if len(gotFull.ManagedFields) == 0 {
+			t.Fatalf("write %d recorded no managedFields", i)
+		}
+		liveFull, liveStripped = gotFull, gotStripped
+	}
+}
+
+func managedJSON(mf []metav1.ManagedFieldsEntry) string {
+	mf = append([]metav1.ManagedFieldsEntry(nil), mf...)
+	for i := range mf {
+		mf[i].Time = nil
+	}
+	b, _ := json.Marshal(mf)
+	return string(b)
 }
