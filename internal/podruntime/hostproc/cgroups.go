@@ -376,7 +376,7 @@ func (cg *cgroups) createContainer(id podruntime.ContainerID, res podruntime.Res
 	)
 	for _, h := range cg.hiers {
 		if !cg.ownCgroup(h, res) {
-			out = append(out, podinit.Cgroup{Dir: h.base, Shared: true})
+			out = append(out, podinit.Cgroup{Dir: h.base, Mount: h.mount, Controllers: h.controllers, Shared: true})
 			continue
 		}
 		dir := filepath.Join(h.base, containerCgroup(id))

@@ -48,9 +48,11 @@
 // with no pod level (there are no pod-level limits, and every level is a
 // mkdir and an rmdir per hierarchy). On v1 a container gets one only in
 // the memory hierarchy (always: the OOM counter) and in those that
-// enforce a limit it has; elsewhere its processes, and its helper, share
-// <CgroupParent> itself. What cannot be enforced is logged by New and
-// reported by Capabilities; pods still run.
+// enforce a limit it has; elsewhere its processes share <CgroupParent>
+// itself. The helper stays in the agent's cgroups on v1, as a container
+// runtime's shim stays in the runtime's, and joins the container's only
+// with the thread that forks the command (podinit). What cannot be
+// enforced is logged by New and reported by Capabilities; pods still run.
 //
 // # ExecSync
 //

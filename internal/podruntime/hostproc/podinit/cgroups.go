@@ -56,8 +56,16 @@ func (f cgroupFile) enter() error {
 	return nil
 }
 
-// openCgroups moves the helper into the shared cgroups for good and opens
-// the container's own ones (and the helper's) for join and leave.
+// openCgroups opens the cgroups the container's processes go in, and the
+// helper's own, for join and leave around each fork; on v2 it moves the
+// helper into a shared cgroup for good instead.
+//
+// On v1 a shared cgroup (<CgroupParent>, where the container has no limit
+// of that controller) is joined by the forking thread like the
+// container's own: moving the whole helper there waited for an RCU grace
+// period, 10-15 ms of every container's start. The helper itself stays in
+// the agent's cgroups, as a container runtime's shim stays in the
+// runtime's.
 func openCgroups(cgs []Cgroup) (*cgroupFiles, error) {
 	f := &cgroupFiles{}
 	var own map[string]string
@@ -65,7 +73,7 @@ func openCgroups(cgs []Cgroup) (*cgroupFiles, error) {
 		// A v2 hierarchy is the one whose /proc/self/cgroup line has no
 		// controllers field.
 		v1 := cg.Controllers != ""
-		if cg.Shared {
+		if cg.Shared && !v1 {
 			// The whole helper, every thread, so that whichever forks
 			// starts its child there.
 			j, err := openMembership(cg.Dir, false)

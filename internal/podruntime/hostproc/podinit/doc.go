@@ -13,8 +13,9 @@
 // bind-mounted back, then pivot_root: nothing is created on the host);
 // bind-mounts the volumes; mounts a fresh /proc; joins the container's
 // cgroups just long enough to start the command in them (on v1 only the
-// thread that forks it; shared ones, where the container has none of its
-// own, for good and as a whole); records that the
+// thread that forks it, shared ones too; on v2 the whole helper, and a
+// shared one, where the container has none of its own, for good); records
+// that the
 // container runs; reports success or failure to the runtime over fd 3;
 // then supervises. As PID 1 it forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT
 // and SIGUSR1 to the command, kills everything in the namespace on

@@ -90,9 +90,9 @@ type Cgroup struct {
 	Mount       string
 	Controllers string
 	// Shared: Dir is a cgroup without limits that other containers share
-	// (a v1 hierarchy in which this container needs none of its own).
-	// The helper moves into it for good, so the command and its exec
-	// commands start there, and never returns.
+	// (a hierarchy in which this container needs none of its own). On v1
+	// the command and its exec commands start there as in the
+	// container's own; on v2 the helper moves into it for good.
 	Shared bool
 }
 
