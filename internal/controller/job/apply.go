@@ -99,6 +99,7 @@ func (c *Controller) writeStatus(ctx context.Context, job *batchv1.Job, before *
 		return err
 	}
 	job.ResourceVersion = updated.ResourceVersion
+	c.written.wrote(cache.MetaObjectToName(job), updated)
 	c.metrics.statusWritten(job, before, c.clock.Now())
 	return nil
 }

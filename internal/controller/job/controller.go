@@ -77,6 +77,7 @@ type Controller struct {
 	orphans  workqueue.TypedRateLimitingInterface[cache.ObjectName] // pods whose finalizer must go
 	expect   *expectations
 	removals *finalizerExpectations
+	written  *writtenVersions
 	backoffs *backoffs
 	timers   *timers
 	clock    clock.WithDelayedExecution
@@ -102,6 +103,7 @@ func New(cfg Config) (*Controller, error) {
 		jobs:     cfg.Jobs.Lister(),
 		pods:     cfg.Pods.Lister(),
 		removals: newFinalizerExpectations(),
+		written:  newWrittenVersions(),
 		backoffs: newBackoffs(),
 		clock:    cfg.Clock,
 		recorder: cfg.Recorder,

@@ -26,11 +26,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		c.batcher.forget(key)
 		c.expect.forget(key)
 		c.removals.forget(key)
+		c.written.forget(key)
 		c.backoffs.forget(key)
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
+	}
+	if c.written.stale(key, shared) {
+		return 0, nil // the cache is behind our last status write (writtenVersions)
 	}
 	if managedElsewhere(shared) { // JOB-SYNC-11, JOB-MB-02
 		return 0, nil
