@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -92,6 +93,13 @@ type Agent struct {
 
 	metrics *metrics
 
+	// nodeMu serialises the Node's status writes; registered is set once
+	// registerNode has written the first. podsWatched: the pod cache has
+	// synced, so the Node may say Ready (watchPods).
+	nodeMu      sync.Mutex
+	registered  bool
+	podsWatched atomic.Bool
+
 	mu      sync.Mutex
 	workers map[types.UID]*worker
 	adopt   map[string]podruntime.PodState // runtime pods by pod UID, not yet adopted
@@ -171,12 +179,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.registerNode(ctx); err != nil {
-		ln.Close()
-		return err
-	}
 	a.ensureMountPoints()
-	a.log.Info("Node agent started", "hostIP", a.hostIP, "adoptable", len(states))
 	// Pod workers run under podsCtx, which outlives ctx by the node
 	// shutdown, if any: they still write statuses and events while they
 	// stop their pods.
@@ -185,11 +188,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	recorder, stopRecorder := newRecorder(podsCtx, a.client, a.node)
 	defer stopRecorder()
 	a.recorder = recorder
-	g, gctx := errgroup.WithContext(ctx)
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	g, gctx := errgroup.WithContext(runCtx)
+	// The pod watch starts while the Node registers, which says Ready
+	// only once the watch has synced (writeNodeStatus): a pod bound to a
+	// Ready node is seen at once, not after the agent's start.
+	g.Go(func() error { return a.watchPods(gctx, podsCtx) })
+	if err := a.registerNode(gctx); err != nil {
+		ln.Close()
+		stopRun()
+		werr := g.Wait()
+		stopPods()
+		a.wg.Wait()
+		return errors.Join(err, werr)
+	}
+	a.log.Info("Node agent started", "hostIP", a.hostIP, "adoptable", len(states))
 	g.Go(func() error { return a.serve(gctx, ln) })
 	g.Go(func() error { return a.runLease(gctx) })
 	g.Go(func() error { return a.runNodeStatus(gctx) })
-	g.Go(func() error { return a.watchPods(gctx, podsCtx) })
 	err = g.Wait()
 	if ctx.Err() != nil && a.cfg.ShutdownGracePeriod > 0 {
 		a.shutdown(podsCtx)

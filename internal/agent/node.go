@@ -24,6 +24,10 @@ import (
 // written; liveness between writes is the Lease's job, as upstream.
 const nodeStatusInterval = time.Minute
 
+// msgNotWatchingPods is the Ready=False message until the agent's pod cache
+// has synced.
+const msgNotWatchingPods = "batchd agent is starting: its pods are not watched yet"
+
 // DefaultMaxPods is kubelet's default --max-pods: how many pods the Node
 // offers the scheduler (Config.MaxPods).
 const DefaultMaxPods = 110
@@ -31,6 +35,16 @@ const DefaultMaxPods = 110
 // registerNode creates the Node or takes over an existing one of the same
 // name, and writes its status.
 func (a *Agent) registerNode(ctx context.Context) error {
+	a.nodeMu.Lock()
+	defer a.nodeMu.Unlock()
+	if err := a.createOrUpdateNode(ctx); err != nil {
+		return err
+	}
+	a.registered = true
+	return nil
+}
+
+func (a *Agent) createOrUpdateNode(ctx context.Context) error {
 	nodes := a.client.CoreV1().Nodes()
 	node, err := nodes.Get(ctx, a.node, metav1.GetOptions{})
 	switch {
@@ -69,13 +83,32 @@ func (a *Agent) runNodeStatus(ctx context.Context) error {
 			return nil
 		case <-t.C():
 		}
-		node, err := a.client.CoreV1().Nodes().Get(ctx, a.node, metav1.GetOptions{})
-		if err == nil {
-			err = a.writeNodeStatus(ctx, node)
-		}
-		if err != nil && ctx.Err() == nil {
+		if err := a.updateNodeStatus(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("Updating node status", "err", err)
 		}
+	}
+}
+
+// updateNodeStatus writes the Node's status, once registered.
+func (a *Agent) updateNodeStatus(ctx context.Context) error {
+	a.nodeMu.Lock()
+	defer a.nodeMu.Unlock()
+	if !a.registered {
+		return nil // registerNode writes it
+	}
+	node, err := a.client.CoreV1().Nodes().Get(ctx, a.node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	return a.writeNodeStatus(ctx, node)
+}
+
+// podsSynced is called once the pod cache has synced: the Node turns
+// Ready.
+func (a *Agent) podsSynced(ctx context.Context) {
+	a.podsWatched.Store(true)
+	if err := a.updateNodeStatus(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("Updating node status", "err", err)
 	}
 }
 
@@ -109,6 +142,10 @@ func (a *Agent) writeNodeStatus(ctx context.Context, node *corev1.Node) error {
 		}
 	}
 	ready := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}
+	if !a.podsWatched.Load() {
+		// Kubelet's reason while it is not ready yet.
+		ready.Status, ready.Reason, ready.Message = corev1.ConditionFalse, "KubeletNotReady", msgNotWatchingPods
+	}
 	conds := []corev1.NodeCondition{
 		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
 		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},

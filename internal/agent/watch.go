@@ -62,6 +62,7 @@ func (a *Agent) watchPods(ctx, podsCtx context.Context) error {
 		}
 		return fmt.Errorf("agent: pod cache did not sync")
 	}
+	a.podsSynced(ctx)
 	a.removeOrphans(ctx)
 	<-ctx.Done()
 	return nil
