@@ -22,9 +22,11 @@ func (a *Agent) watchPods(ctx, podsCtx context.Context) error {
 	defer all.Shutdown()
 	sas := all.Core().V1().ServiceAccounts()
 	a.sas = sas.Lister()
-	saSynced := sas.Informer().HasSynced
+	saSynced := sas.Informer().HasSyncedChecker()
 	all.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), saSynced) {
+	// cache.WaitFor, not WaitForCacheSync, which polls every 100 ms: the
+	// Node says Ready only after both waits (podsSynced).
+	if !cache.WaitFor(ctx, "", saSynced) {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -56,7 +58,7 @@ func (a *Agent) watchPods(ctx, podsCtx context.Context) error {
 	}
 	f.Start(ctx.Done())
 	defer f.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+	if !cache.WaitFor(ctx, "", reg.HasSyncedChecker()) {
 		if ctx.Err() != nil {
 			return nil
 		}
