@@ -3,6 +3,8 @@ package jobrun
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,6 +12,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
+
+// nodeRelistInterval is how often WaitForReadyNode lists the Nodes again
+// while it watches. A watch that starts behind the store's newest
+// revision, as one from a list does when anything was written since (the
+// Node registering), gets its first events up to 100 ms late from etcd;
+// a run would wait that long, or twice, for the Node to say Ready.
+const nodeRelistInterval = 20 * time.Millisecond
 
 // WaitForReadyNode waits until some Node is Ready, watching from a list.
 // A run on a server that has just started calls it before applying: a pod
@@ -37,12 +46,25 @@ func WaitForReadyNode(ctx context.Context, cfg *rest.Config) error {
 		}
 		ready := func() bool {
 			defer w.Stop()
-			for ev := range w.ResultChan() {
-				if n, ok := ev.Object.(*corev1.Node); ok && ev.Type != watch.Deleted && nodeReady(n) {
-					return true
+			tick := time.NewTicker(nodeRelistInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case ev, ok := <-w.ResultChan():
+					if !ok {
+						return false // closed: list again
+					}
+					if n, ok := ev.Object.(*corev1.Node); ok && ev.Type != watch.Deleted && nodeReady(n) {
+						return true
+					}
+				case <-tick.C:
+					if list, err := nodes.List(ctx, metav1.ListOptions{}); err == nil && slices.ContainsFunc(list.Items, func(n corev1.Node) bool { return nodeReady(&n) }) {
+						return true
+					}
+				case <-ctx.Done():
+					return false
 				}
 			}
-			return false // closed: list again
 		}()
 		if ready {
 			return nil
