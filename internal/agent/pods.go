@@ -267,7 +267,7 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 	w.mu.Lock()
 	w.podCtx, w.podWG = loopCtx, outer
 	w.mu.Unlock()
-	if w.a.automountServiceAccount(pod) {
+	if w.a.automountServiceAccount(ctx, pod) {
 		// A pod adopted from a previous agent has its token already.
 		path := filepath.Join(w.a.serviceAccountDir(pod), tokenFileName)
 		if _, err := os.Stat(path); err == nil {

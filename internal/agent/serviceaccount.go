@@ -81,15 +81,24 @@ func (a *Agent) serviceAccountDir(pod *corev1.Pod) string {
 
 // automountServiceAccount is the ServiceAccount admission plugin's rule:
 // the pod's automountServiceAccountToken, else its service account's,
-// else true.
-func (a *Agent) automountServiceAccount(pod *corev1.Pod) bool {
+// else true. Like the plugin, it looks the account up in its cache and,
+// if the cache does not hold it, in the API: an account created just
+// before the pod may not have reached the cache yet, and its
+// automountServiceAccountToken: false must still hold.
+func (a *Agent) automountServiceAccount(ctx context.Context, pod *corev1.Pod) bool {
 	if v := pod.Spec.AutomountServiceAccountToken; v != nil {
 		return *v
 	}
-	if a.sas != nil && pod.Spec.ServiceAccountName != "" {
-		if sa, err := a.sas.ServiceAccounts(pod.Namespace).Get(pod.Spec.ServiceAccountName); err == nil && sa.AutomountServiceAccountToken != nil {
-			return *sa.AutomountServiceAccountToken
-		}
+	name := pod.Spec.ServiceAccountName
+	if a.sas == nil || name == "" {
+		return true
+	}
+	sa, err := a.sas.ServiceAccounts(pod.Namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		sa, err = a.client.CoreV1().ServiceAccounts(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if err == nil && sa.AutomountServiceAccountToken != nil {
+		return *sa.AutomountServiceAccountToken
 	}
 	return true
 }
@@ -97,7 +106,7 @@ func (a *Agent) automountServiceAccount(pod *corev1.Pod) bool {
 // serviceAccountMount writes the pod's service account files and returns
 // their mount; ok is false when the container gets none.
 func (a *Agent) serviceAccountMount(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (m podruntime.Mount, ok bool, err error) {
-	if !a.automountServiceAccount(pod) {
+	if !a.automountServiceAccount(ctx, pod) {
 		return podruntime.Mount{}, false, nil
 	}
 	for _, vm := range c.VolumeMounts {
