@@ -97,16 +97,13 @@ func (w *watcher) run(ctx context.Context, initial []runtime.Object, startRev in
 			return
 		}
 	}
-	etcdOpts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithPrevKV()}
+	etcdOpts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(startRev), clientv3.WithPrevKV()}
 	if w.opts.Bookmarks {
 		etcdOpts = append(etcdOpts, clientv3.WithProgressNotify())
 	}
 	// RequireLeader makes the watch fail instead of hanging when an
 	// external cluster loses quorum.
-	ch := w.watchFromNow(ctx, startRev, etcdOpts)
-	if ch == nil {
-		ch = w.store.client.Watch(clientv3.WithRequireLeader(ctx), w.prefix, append(etcdOpts, clientv3.WithRev(startRev))...)
-	}
+	ch := w.store.client.Watch(clientv3.WithRequireLeader(ctx), w.prefix, etcdOpts...)
 	for resp := range ch {
 		if err := resp.Err(); err != nil {
 			w.send(ctx, w.errorEvent(err, startRev, resp.CompactRevision))
@@ -129,64 +126,6 @@ func (w *watcher) run(ctx context.Context, initial []runtime.Object, startRev in
 			}
 		}
 	}
-}
-
-// unchangedMaxKeys bounds the prefixes watchFromNow looks at: it reads
-// every key's metadata, and etcd's range reads their values too.
-const unchangedMaxKeys = 500
-
-// watchFromNow returns an etcd watch of the prefix from the current
-// revision if nothing under the prefix changed from startRev to it, so
-// that the watch delivers exactly what one from startRev would; nil
-// otherwise, for the caller to watch from startRev.
-//
-// etcd delivers the events of a watch that starts at a past revision
-// ("unsynced") only from a loop that runs every 100 ms, and the revision
-// is global, so a watch from a list's resourceVersion is unsynced as soon
-// as anything anywhere was written in between: a client's first events
-// came up to 100 ms late (`batchd run` waited 200 ms for its Node to be
-// Ready and 65 ms to see its Job complete). A watch from now starts
-// synced. It is created first, then the revisions it skips are checked.
-func (w *watcher) watchFromNow(ctx context.Context, startRev int64, opts []clientv3.OpOption) clientv3.WatchChan {
-	if startRev <= 1 {
-		return nil
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	ch := w.store.client.Watch(clientv3.WithRequireLeader(wctx), w.prefix, append(opts, clientv3.WithCreatedNotify())...)
-	created, ok := <-ch
-	if ok && created.Err() == nil && created.Created && w.unchanged(ctx, startRev, created.Header.Revision) {
-		context.AfterFunc(ctx, cancel) // ends with ctx, as the caller's would
-		return ch
-	}
-	cancel()
-	return nil
-}
-
-// unchanged reports whether nothing under the prefix was created, updated
-// or deleted from revision from to rev: no key has a newer modification
-// revision than from-1 (no create or update) and the count is the same as
-// at from-1 (no delete). Prefixes of more than unchangedMaxKeys keys, and
-// any error, say false.
-func (w *watcher) unchanged(ctx context.Context, from, rev int64) bool {
-	switch {
-	case rev == from-1:
-		return true
-	case rev < from-1:
-		return false // a watch from the future: events up to it must not come
-	}
-	now, err := w.store.client.Get(ctx, w.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithRev(rev))
-	if err != nil || now.Count > unchangedMaxKeys {
-		return false
-	}
-	if now.Count > 0 {
-		newest, err := w.store.client.Get(ctx, w.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithKeysOnly(),
-			clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortDescend), clientv3.WithLimit(1))
-		if err != nil || len(newest.Kvs) == 0 || newest.Kvs[0].ModRevision >= from {
-			return false
-		}
-	}
-	then, err := w.store.client.Get(ctx, w.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithRev(from-1))
-	return err == nil && then.Count == now.Count
 }
 
 func (w *watcher) send(ctx context.Context, ev watch.Event) bool {
