@@ -51,25 +51,36 @@ type logs struct {
 
 	mu    sync.Mutex
 	seen  map[string]bool                // streams and fetches started, by key
+	ended map[string]chan struct{}       // closed when that read ends, by key
 	tails map[types.UID]map[string]*ring // last lines by pod and container
 }
 
 func newLogs(client kubernetes.Interface, mode LogMode, keep int, v *view, log *slog.Logger) *logs {
-	return &logs{client: client, mode: mode, keep: keep, view: v, log: log, seen: map[string]bool{}, tails: map[types.UID]map[string]*ring{}}
+	return &logs{client: client, mode: mode, keep: keep, view: v, log: log,
+		seen: map[string]bool{}, ended: map[string]chan struct{}{}, tails: map[types.UID]map[string]*ring{}}
 }
 
 // podChanged starts what the pod's new state calls for: in LogsAll, a
 // stream for each container run that has started; in the other modes, a
 // one-off read once the pod has failed. ctx bounds the reads it starts.
+//
+// A container's log is printed after the logs of the containers that ended
+// before it in the pod (init containers first, as they ran): a pod seen
+// only once it has finished would otherwise print them in whatever order
+// the reads return.
 func (l *logs) podChanged(ctx context.Context, pod *corev1.Pod) {
 	if l.mode == LogsAll {
+		var after <-chan struct{} // the read of the last ended container before this one
 		for _, cs := range containerStatuses(pod) {
 			if cs.State.Running == nil && cs.State.Terminated == nil {
 				continue
 			}
 			key := fmt.Sprintf("%s/%s/%d", pod.UID, cs.Name, cs.RestartCount)
 			if l.claim(key) {
-				l.start(ctx, pod, cs.Name, &corev1.PodLogOptions{Container: cs.Name, Follow: true}, true)
+				l.start(ctx, key, pod, cs.Name, &corev1.PodLogOptions{Container: cs.Name, Follow: true}, true, after)
+			}
+			if cs.State.Terminated != nil {
+				after = l.endOf(key)
 			}
 		}
 		return
@@ -77,6 +88,7 @@ func (l *logs) podChanged(ctx context.Context, pod *corev1.Pod) {
 	if pod.Status.Phase != corev1.PodFailed || !l.claim(string(pod.UID)) {
 		return
 	}
+	var after <-chan struct{}
 	for _, cs := range containerStatuses(pod) {
 		if cs.State.Terminated == nil && cs.LastTerminationState.Terminated == nil {
 			continue // never ran
@@ -86,8 +98,17 @@ func (l *logs) podChanged(ctx context.Context, pod *corev1.Pod) {
 		if !print {
 			opts.TailLines = ptr.To(int64(l.keep))
 		}
-		l.start(ctx, pod, cs.Name, opts, print)
+		key := string(pod.UID) + "/" + cs.Name
+		l.start(ctx, key, pod, cs.Name, opts, print, after)
+		after = l.endOf(key)
 	}
+}
+
+// endOf returns the channel closed when the read started under key ends.
+func (l *logs) endOf(key string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended[key]
 }
 
 // containerStatuses lists init containers first, as they run.
@@ -105,12 +126,25 @@ func (l *logs) claim(key string) bool {
 	return true
 }
 
-// start reads one container's log in a goroutine.
-func (l *logs) start(ctx context.Context, pod *corev1.Pod, container string, opts *corev1.PodLogOptions, print bool) {
+// start reads one container's log in a goroutine, once after (if not nil)
+// is closed; the read's end closes endOf(key).
+func (l *logs) start(ctx context.Context, key string, pod *corev1.Pod, container string, opts *corev1.PodLogOptions, print bool, after <-chan struct{}) {
 	r := l.ring(pod.UID, container)
 	prefix := "[" + pod.Name + "/" + container + "] "
 	req := l.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts)
+	ended := make(chan struct{})
+	l.mu.Lock()
+	l.ended[key] = ended
+	l.mu.Unlock()
 	l.wg.Go(func() {
+		defer close(ended)
+		if after != nil {
+			select {
+			case <-after:
+			case <-ctx.Done():
+				return
+			}
+		}
 		err := func() error {
 			stream, err := req.Stream(ctx)
 			if err != nil {
