@@ -88,16 +88,31 @@ func (f *faults) countOf(prefix string) int {
 // the test's own whose requests go through f.
 func faultEnv(t *testing.T, f *faults) *env {
 	t.Helper()
+	f.count, f.bodies = map[string]int{}, map[string][]string{}
+	return ownControllerEnv(t, func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f }, nil)
+}
+
+// ownControllerEnv runs a cluster without its Job controller and a
+// controller of the test's own: its API requests go through wrapAPI, its
+// informers' through wrapInformers (nil: unwrapped).
+func ownControllerEnv(t *testing.T, wrapAPI, wrapInformers func(http.RoundTripper) http.RoundTripper) *env {
+	t.Helper()
 	t.Parallel()
 	cluster := clustertest.Start(t, clustertest.WithoutJobController())
 	e := newEnv(t, cluster)
-	cfg := cluster.Config()
-	cfg.QPS = -1
-	f.count, f.bodies = map[string]int{}, map[string][]string{}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f })
-	client, err := kubernetes.NewForConfig(cfg)
-	must(t, err)
-	factory := informers.NewSharedInformerFactory(e.c, 0)
+	clientThrough := func(wrap func(http.RoundTripper) http.RoundTripper) kubernetes.Interface {
+		if wrap == nil {
+			return e.c
+		}
+		cfg := cluster.Config()
+		cfg.QPS = -1
+		cfg.Wrap(wrap)
+		client, err := kubernetes.NewForConfig(cfg)
+		must(t, err)
+		return client
+	}
+	client := clientThrough(wrapAPI)
+	factory := informers.NewSharedInformerFactory(clientThrough(wrapInformers), 0)
 	events := record.NewBroadcaster()
 	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: e.c.CoreV1().Events("")})
 	c, err := job.New(job.Config{

@@ -10,14 +10,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/record"
 
-	"github.com/batchd/batchd/internal/clustertest"
-	"github.com/batchd/batchd/internal/controller/job"
 	"github.com/batchd/batchd/internal/jobtest"
 )
 
@@ -70,40 +63,12 @@ func (s *statusConflicts) RoundTrip(r *http.Request) (*http.Response, error) {
 // counted a pod whose finalizer the last sync removed, it would also have
 // replaced that pod: one pod more than completions.
 func TestSyncWaitsForItsOwnStatusWrite(t *testing.T) {
-	t.Parallel()
-	cluster := clustertest.Start(t, clustertest.WithoutJobController())
-	e := newEnv(t, cluster)
-	cfg := cluster.Config()
-	cfg.QPS = -1
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return &slowJobWatch{delay: 300 * time.Millisecond, next: rt}
-	})
-	informerClient, err := kubernetes.NewForConfig(cfg)
-	must(t, err)
 	conflicts := &statusConflicts{}
-	cfg = cluster.Config()
-	cfg.QPS = -1
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { conflicts.next = rt; return conflicts })
-	client, err := kubernetes.NewForConfig(cfg)
-	must(t, err)
-	factory := informers.NewSharedInformerFactory(informerClient, 0)
-	events := record.NewBroadcaster()
-	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: e.c.CoreV1().Events("")})
-	c, err := job.New(job.Config{
-		Client:   client,
-		Jobs:     factory.Batch().V1().Jobs(),
-		Pods:     factory.Core().V1().Pods(),
-		Recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "job-controller"}),
-	})
-	must(t, err)
-	factory.Start(t.Context().Done())
-	done := make(chan error)
-	go func() { done <- c.Run(t.Context()) }()
-	t.Cleanup(func() {
-		<-done
-		factory.Shutdown()
-		events.Shutdown()
-	})
+	e := ownControllerEnv(t,
+		func(rt http.RoundTripper) http.RoundTripper { conflicts.next = rt; return conflicts },
+		func(rt http.RoundTripper) http.RoundTripper {
+			return &slowJobWatch{delay: 300 * time.Millisecond, next: rt}
+		})
 
 	j := e.create(t, "lag", jobtest.Completions(2), jobtest.Parallelism(2))
 	pods := e.active(t, j, 2)
