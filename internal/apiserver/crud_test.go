@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -461,15 +462,24 @@ func TestDeletePropagationFinalizers(t *testing.T) {
 			name := strings.ToLower(string(tt.policy))
 			cm := configMap(name, nil)
 			cm.Finalizers = []string{"example.com/hold"} // keeps the object for inspection
-			if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			created, err := cms.Create(ctx, cm, metav1.CreateOptions{})
+			if err != nil {
 				t.Fatal(err)
 			}
+			// The delete's own write, seen by a watch: the garbage collector
+			// soon removes the orphan finalizer it handles.
+			w, err := cms.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: created.ResourceVersion})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
 			if err := cms.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &tt.policy}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := cms.Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
+			ev := nextEvent(t, w)
+			got, ok := ev.Object.(*corev1.ConfigMap)
+			if ev.Type != watch.Modified || !ok {
+				t.Fatalf("after the delete: %s %T, want MODIFIED", ev.Type, ev.Object)
 			}
 			if diff := cmp.Diff(tt.want, got.Finalizers); diff != "" || got.DeletionTimestamp == nil {
 				t.Errorf("finalizers after delete (-want +got):\n%s (deletionTimestamp %v)", diff, got.DeletionTimestamp)

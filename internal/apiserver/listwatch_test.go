@@ -296,7 +296,9 @@ func TestWatchWithoutResourceVersionStartsWithState(t *testing.T) {
 }
 
 func TestWatchCompactedIsGone(t *testing.T) {
-	c := clustertest.Start(t)
+	// The watch cache serves the revisions it holds, as upstream's does,
+	// whatever etcd compacted: hold one change, so the watch reads etcd.
+	c := clustertest.Start(t, clustertest.WithWatchCacheCapacity(1))
 	ctx := t.Context()
 	cms := c.Client().CoreV1().ConfigMaps("default")
 	old, err := cms.Create(ctx, configMap("a", nil), metav1.CreateOptions{})

@@ -94,6 +94,9 @@ func (s *Server) serveWatch(req *request) {
 			}
 			obj := ev.Object
 			if ev.Type != watch.Error && req.out.kind != outputObject {
+				if co, ok := obj.(runtime.CacheableObject); ok {
+					obj = co.GetObject() // the watch cache's objects are shared
+				}
 				kind := req.out.kind
 				if kind == outputPartialMetadataList {
 					kind = outputPartialMetadata

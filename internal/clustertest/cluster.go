@@ -36,6 +36,13 @@ func WithMinWatchTimeout(d time.Duration) Option {
 	return func(c *controlplane.Config) { c.MinWatchTimeout = d }
 }
 
+// WithWatchCacheCapacity makes the API server's watch cache keep only n
+// recent changes per resource, so that watches from older revisions read
+// etcd's history (and meet its compaction).
+func WithWatchCacheCapacity(n int) Option {
+	return func(c *controlplane.Config) { c.WatchCacheCapacity = n }
+}
+
 // WithBookmarkInterval makes idle watches get bookmarks every d.
 func WithBookmarkInterval(d time.Duration) Option {
 	return func(c *controlplane.Config) { c.BookmarkInterval = d }

@@ -31,6 +31,7 @@ import (
 	"github.com/batchd/batchd/internal/metrics"
 	"github.com/batchd/batchd/internal/pki"
 	"github.com/batchd/batchd/internal/registry"
+	"github.com/batchd/batchd/internal/storage"
 	"github.com/batchd/batchd/internal/version"
 )
 
@@ -57,10 +58,15 @@ type Config struct {
 	// after a namespace's deletion before emptying it (0: upstream's 5 s;
 	// negative: no wait, for tests).
 	NamespaceDeletionDelay time.Duration
-	// BookmarkInterval is how often idle watches that allow bookmarks get
-	// one (0: etcd.DefaultProgressNotifyInterval, one minute). Only the
-	// embedded etcd honours it; an external cluster uses its own setting.
+	// BookmarkInterval is how often watches that allow bookmarks get one
+	// (0: etcd.DefaultProgressNotifyInterval, one minute). When a resource
+	// is idle they come from etcd's progress notifications, which only
+	// the embedded etcd is told this interval for.
 	BookmarkInterval time.Duration
+	// WatchCacheCapacity is how many recent changes of each resource the
+	// watch cache keeps (0: storage.DefaultCacheCapacity). Watches from
+	// older revisions read etcd's history.
+	WatchCacheCapacity int
 	// EventTTL is how long an event is kept after its last update
 	// (0: DefaultEventTTL, upstream's one hour).
 	EventTTL time.Duration
@@ -254,6 +260,14 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	// One etcd watch per resource serves every API watch of it.
+	cacheLog := s.log.With("component", "watchcache")
+	for _, st := range stores.storage {
+		g.Go(func() error {
+			st.RunCache(gctx, storage.CacheConfig{Capacity: s.cfg.WatchCacheCapacity, BookmarkInterval: s.cfg.BookmarkInterval, Log: cacheLog})
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := httpServer.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serving HTTPS: %w", err)

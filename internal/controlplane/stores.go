@@ -27,6 +27,8 @@ const storageRoot = "/registry/"
 type builtStores struct {
 	scheme *runtime.Scheme
 	list   []*registry.Store
+	// storage holds the stores under list, whose watch caches Run runs.
+	storage []*storage.Store
 }
 
 // buildStores builds a registry store per served resource, all sharing one
@@ -72,6 +74,7 @@ func buildStores(client *clientv3.Client, eventTTL time.Duration, log *slog.Logg
 		if err != nil {
 			return nil, fmt.Errorf("storage for %s: %w", res.GroupResource(), err)
 		}
+		out.storage = append(out.storage, st)
 		var checker registry.NamespaceChecker
 		if res.Namespaced {
 			checker = lifecycle

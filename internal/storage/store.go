@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -51,6 +52,7 @@ type Store struct {
 	newFunc func() runtime.Object
 	leases  *leases // nil: objects do not expire
 	deflt   func(obj runtime.Object)
+	cache   atomic.Pointer[ring] // nil: no watch cache running (RunCache)
 }
 
 // New returns a Store for cfg.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -97,16 +98,92 @@ func (w *watcher) run(ctx context.Context, initial []runtime.Object, startRev in
 			return
 		}
 	}
-	etcdOpts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(startRev), clientv3.WithPrevKV()}
+	from := resume{rev: startRev}
+	if r := w.store.cache.Load(); r != nil {
+		if pos, ok := r.seek(startRev - 1); ok {
+			var more bool
+			if from, more = w.followRing(ctx, r, pos, from); !more {
+				return
+			}
+		}
+	}
+	w.followEtcd(ctx, from)
+}
+
+// resume is where a watch continues: the changes from revision rev on,
+// but for the first skip changes of revision rev under the watch's
+// prefix, which it has delivered (one revision may change several keys:
+// a lease's expiry deletes all its objects at once).
+type resume struct {
+	rev  int64
+	skip int
+}
+
+// followRing delivers the watch cache's changes from position pos on. It
+// returns more=true, with where to resume, when the ring dropped changes
+// the watch has yet to deliver or broke: the watch continues on etcd.
+func (w *watcher) followRing(ctx context.Context, r *ring, pos uint64, from resume) (resume, bool) {
+	after := from.rev - 1 // a bookmark must not be older than anything delivered
+	var batch [64]*entry
+	for {
+		n, changed, ok := r.read(pos, batch[:])
+		if !ok {
+			return from, true
+		}
+		if n == 0 {
+			select {
+			case <-ctx.Done():
+				return from, false
+			case <-changed:
+			}
+			continue
+		}
+		for _, e := range batch[:n] {
+			pos++
+			if e.key == "" { // a bookmark; the ring's are at increasing revisions
+				if w.opts.Bookmarks && e.rev >= after {
+					if !w.send(ctx, w.bookmark(e.rev, false)) {
+						return from, false
+					}
+					after = e.rev
+				}
+				continue
+			}
+			if !strings.HasPrefix(e.key, w.prefix) {
+				continue
+			}
+			out, send, err := w.translateEntry(e)
+			if err != nil {
+				w.send(ctx, watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus})
+				return from, false
+			}
+			if send && !w.send(ctx, out) {
+				return from, false
+			}
+			if e.rev == from.rev {
+				from.skip++
+			} else {
+				from = resume{rev: e.rev, skip: 1}
+			}
+			after = max(after, e.rev)
+		}
+		clear(batch[:n])
+	}
+}
+
+// followEtcd delivers the changes from etcd, starting at from.
+func (w *watcher) followEtcd(ctx context.Context, from resume) {
+	etcdOpts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(from.rev), clientv3.WithPrevKV()}
 	if w.opts.Bookmarks {
 		etcdOpts = append(etcdOpts, clientv3.WithProgressNotify())
 	}
 	// RequireLeader makes the watch fail instead of hanging when an
 	// external cluster loses quorum.
 	ch := w.store.client.Watch(clientv3.WithRequireLeader(ctx), w.prefix, etcdOpts...)
+	skip := from.skip
 	for resp := range ch {
 		if err := resp.Err(); err != nil {
-			w.send(ctx, w.errorEvent(err, startRev, resp.CompactRevision))
+			w.send(ctx, w.errorEvent(err, from.rev, resp.CompactRevision))
 			return
 		}
 		if resp.IsProgressNotify() {
@@ -116,6 +193,10 @@ func (w *watcher) run(ctx context.Context, initial []runtime.Object, startRev in
 			continue
 		}
 		for _, ev := range resp.Events {
+			if skip > 0 && ev.Kv.ModRevision == from.rev {
+				skip--
+				continue
+			}
 			out, ok, err := w.translate(ev)
 			if err != nil {
 				w.send(ctx, watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus})
@@ -176,6 +257,42 @@ func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
 		return watch.Event{Type: watch.Added, Object: cur}, true, nil
 	case prevOK:
 		return watch.Event{Type: watch.Deleted, Object: prev}, true, nil
+	}
+	return watch.Event{}, false, nil
+}
+
+// translateEntry is translate for a change from the watch cache: the
+// same events, carrying the cache's shared objects.
+func (w *watcher) translateEntry(e *entry) (watch.Event, bool, error) {
+	if e.err != nil {
+		return watch.Event{}, false, e.err
+	}
+	if !e.deleted && w.opts.Predicate == nil {
+		// Whether the object existed before decides ADDED or MODIFIED;
+		// its previous state does not matter.
+		typ := watch.Modified
+		if !e.hadPrev {
+			typ = watch.Added
+		}
+		return watch.Event{Type: typ, Object: e.curObj}, true, nil
+	}
+	prev, prevObj, err := e.previous()
+	if err != nil {
+		return watch.Event{}, false, err
+	}
+	match := func(o runtime.Object) bool {
+		return o != nil && (w.opts.Predicate == nil || w.opts.Predicate(o))
+	}
+	curOK, prevOK := match(e.cur), match(prev)
+	switch {
+	case e.deleted:
+		return watch.Event{Type: watch.Deleted, Object: prevObj}, prevOK, nil
+	case curOK && prevOK:
+		return watch.Event{Type: watch.Modified, Object: e.curObj}, true, nil
+	case curOK:
+		return watch.Event{Type: watch.Added, Object: e.curObj}, true, nil
+	case prevOK:
+		return watch.Event{Type: watch.Deleted, Object: prevObj}, true, nil
 	}
 	return watch.Event{}, false, nil
 }
