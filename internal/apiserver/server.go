@@ -40,6 +40,9 @@ type Config struct {
 	MinWatchTimeout time.Duration
 	// Metrics serves GET /metrics (administrators only); nil: 404.
 	Metrics http.Handler
+	// Profiling serves Go's runtime profiles under /debug/pprof/
+	// (administrators only), as kube-apiserver's --profiling does.
+	Profiling bool
 	// NodeToken is the bearer token pods/log presents to node agents.
 	NodeToken string
 	// ServiceAccountTokens, if set, serves serviceaccounts/token
@@ -66,6 +69,7 @@ type Server struct {
 	paramCodec    runtime.ParameterCodec
 
 	metrics          http.Handler
+	profiling        bool
 	closeWatches     chan struct{}
 	closeWatchesOnce sync.Once
 	inflight         atomic.Int64
@@ -115,6 +119,7 @@ func New(cfg Config) (*Server, error) {
 
 		closeWatches: make(chan struct{}),
 		metrics:      cfg.Metrics,
+		profiling:    cfg.Profiling,
 	}
 	for _, st := range cfg.Stores {
 		gvr := st.Resource().GroupVersionResource()
@@ -186,6 +191,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveMetrics(w, r, user)
 	case strings.HasPrefix(path, "/openapi/"):
 		s.openapi.ServeHTTP(w, r)
+	case path == debugPrefix || strings.HasPrefix(path, debugPrefix+"/"):
+		s.serveDebug(w, r, path, user)
 	case path == "/api" || path == "/apis":
 		s.serveDiscoveryRoot(w, r, path)
 	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/apis/"):

@@ -21,6 +21,7 @@ type serverFlags struct {
 	etcdKey       string
 	etcdCA        string
 	noAgent       bool
+	profiling     bool
 	nodeName      string
 	agentListen   string
 	maxPods       int
@@ -52,6 +53,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 				Listen:        f.listen,
 				Hosts:         f.hosts,
 				Log:           log,
+				NoProfiling:   !f.profiling,
 				Agent:         controlplane.AgentConfig{Disabled: f.noAgent, NodeName: f.nodeName, ListenAddress: f.agentListen, MaxPods: f.maxPods},
 			})
 			if err != nil {
@@ -75,6 +77,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 	fl.StringVar(&f.etcdCA, "etcd-cafile", "", "(store) CA bundle verifying --etcd-endpoints")
 	fl.StringVar(&f.listen, "listen", controlplane.DefaultListen, "(listen) HTTPS address of the API; use 0.0.0.0:6443 to serve other machines")
 	fl.StringSliceVar(&f.hosts, "tls-san", nil, "(listen) extra host names or IPs for the serving certificate")
+	fl.BoolVar(&f.profiling, "profiling", true, "(listen) serve Go's runtime profiles at /debug/pprof/ to administrators, as kube-apiserver's --profiling")
 	fl.BoolVar(&f.noAgent, "no-agent", false, "(agent) run no node agent in this process: pods then need a batchd agent on some machine")
 	fl.StringVar(&f.nodeName, "node-name", "", "(agent) name of this machine's Node; empty: the host name")
 	fl.IntVar(&f.maxPods, "max-pods", agent.DefaultMaxPods, "(agent) pods this machine runs at once, the Node's pods capacity (kubelet's --max-pods)")

@@ -148,3 +148,8 @@ func (c *Cluster) Compact(t testing.TB) int64 {
 	}
 	return rev
 }
+
+// WithoutProfiling turns off /debug/pprof (batchd server --profiling=false).
+func WithoutProfiling() Option {
+	return func(c *controlplane.Config) { c.NoProfiling = true }
+}

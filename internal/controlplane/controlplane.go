@@ -54,6 +54,9 @@ type Config struct {
 	FastElection bool
 	// MinWatchTimeout bounds watches without timeoutSeconds (0: 30 min).
 	MinWatchTimeout time.Duration
+	// NoProfiling turns off Go's runtime profiles at /debug/pprof/
+	// (kube-apiserver's --profiling=false).
+	NoProfiling bool
 	// NamespaceDeletionDelay is how long the namespace controller waits
 	// after a namespace's deletion before emptying it (0: upstream's 5 s;
 	// negative: no wait, for tests).
@@ -231,6 +234,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		Version:         version.Info(),
 		Log:             s.log.With("component", "apiserver"),
 		MinWatchTimeout: s.cfg.MinWatchTimeout,
+		Profiling:       !s.cfg.NoProfiling,
 		NodeToken:       agentToken,
 
 		ServiceAccountTokens: saTokens,
