@@ -52,18 +52,26 @@ func (s *Store) Watch(ctx context.Context, keyPrefix string, opts WatchOptions) 
 		done:   make(chan struct{}),
 	}
 	startRev := opts.ResourceVersion + 1
-	var initial []runtime.Object
+	var first ListResult
 	if opts.InitialEvents {
-		list, err := s.List(ctx, keyPrefix, ListOptions{ResourceVersion: opts.ResourceVersion, Predicate: opts.Predicate})
+		// The first page here, so that a bad revision fails the call; the
+		// rest, read at the same revision, as the watch sends them.
+		var err error
+		first, err = s.List(ctx, keyPrefix, ListOptions{ResourceVersion: opts.ResourceVersion, Predicate: opts.Predicate, Limit: initialEventsPage})
 		if err != nil {
 			cancel()
 			return nil, err
 		}
-		initial, startRev = list.Items, list.ResourceVersion+1
+		startRev = first.ResourceVersion + 1
 	}
-	go w.run(ctx, initial, startRev)
+	go w.run(ctx, keyPrefix, first, startRev)
 	return w, nil
 }
+
+// initialEventsPage is how many objects a watch's initial events read from
+// etcd at a time: a watch of every pod then holds one page, not all of
+// them, while it sends them.
+const initialEventsPage = 500
 
 type watcher struct {
 	store  *Store
@@ -84,12 +92,26 @@ func (w *watcher) Stop() {
 // ResultChan is closed when the watch ends.
 func (w *watcher) ResultChan() <-chan watch.Event { return w.result }
 
-func (w *watcher) run(ctx context.Context, initial []runtime.Object, startRev int64) {
+func (w *watcher) run(ctx context.Context, keyPrefix string, page ListResult, startRev int64) {
 	defer close(w.done)
 	defer close(w.result)
 	defer w.cancel()
-	for _, obj := range initial {
-		if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
+	for {
+		for i, obj := range page.Items {
+			page.Items[i] = nil // sent: the consumer's now
+			if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
+				return
+			}
+		}
+		if page.Continue == "" {
+			break
+		}
+		var err error
+		page, err = w.store.List(ctx, keyPrefix, ListOptions{Continue: page.Continue, Predicate: w.opts.Predicate, Limit: initialEventsPage})
+		if err != nil {
+			if ctx.Err() == nil {
+				w.send(ctx, w.errorEvent(err, startRev, 0))
+			}
 			return
 		}
 	}
@@ -309,7 +331,11 @@ func (w *watcher) bookmark(rev int64, initialEventsEnd bool) watch.Event {
 }
 
 func (w *watcher) errorEvent(err error, startRev, compactRev int64) watch.Event {
-	if errors.Is(err, rpctypes.ErrCompacted) || compactRev != 0 {
+	var listed *ExpiredError // the initial events' revision was compacted
+	if errors.As(err, &listed) {
+		compactRev = max(compactRev, listed.Compacted)
+	}
+	if errors.Is(err, rpctypes.ErrCompacted) || listed != nil || compactRev != 0 {
 		exp := &ExpiredError{Requested: startRev - 1, Compacted: compactRev}
 		return watch.Event{Type: watch.Error, Object: &apierrors.NewResourceExpired(exp.Error()).ErrStatus}
 	}
