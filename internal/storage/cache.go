@@ -64,11 +64,16 @@ func (s *Store) RunCache(ctx context.Context, cfg CacheConfig) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	backoff := 100 * time.Millisecond
+	const minBackoff = 100 * time.Millisecond
+	backoff := minBackoff
 	for {
+		started := time.Now()
 		err := s.runRing(ctx, cfg)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = minBackoff // a failure after a good run is not a streak
 		}
 		cfg.Log.Warn("Watch cache restarting; its watches continue on etcd", "prefix", s.prefix, "err", err, "after", backoff)
 		t := time.NewTimer(backoff)

@@ -217,6 +217,23 @@ func TestCacheWatchMatchesEtcdWatch(t *testing.T) {
 	}
 }
 
+// watchFromNow starts a watch of st from its current revision, which it
+// returns; the watch stops when the test ends.
+func watchFromNow(t *testing.T, st *Store, prefix string, opts WatchOptions) (watch.Interface, int64) {
+	t.Helper()
+	start, err := st.CurrentRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ResourceVersion = start
+	w, err := st.Watch(t.Context(), prefix, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return w, start
+}
+
 // afterOne returns a channel with the first event of a new watch of st.
 func afterOne(t *testing.T, st *Store, prefix string, rev int64) <-chan watch.Event {
 	t.Helper()
@@ -235,15 +252,7 @@ func TestCacheSlowWatcherContinuesOnEtcd(t *testing.T) {
 	st := configMapStore(t, client, "/registry/configmaps/")
 	runCache(t, st, CacheConfig{Capacity: 8})
 	ctx := t.Context()
-	start, err := st.CurrentRevision(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := st.Watch(ctx, "", WatchOptions{ResourceVersion: start})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w, start := watchFromNow(t, st, "", WatchOptions{})
 	// More than the watch's buffer (100) and the ring (8) together, unread.
 	const n = 150
 	for i := range n {
@@ -347,15 +356,7 @@ func TestCacheRestartLosesNoEvent(t *testing.T) {
 	st := configMapStore(t, client, "/registry/configmaps/")
 	runCache(t, st, CacheConfig{})
 	ctx := t.Context()
-	start, err := st.CurrentRevision(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := st.Watch(ctx, "", WatchOptions{ResourceVersion: start})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w, start := watchFromNow(t, st, "", WatchOptions{})
 	first := st.cache.Load()
 	for i := range 20 {
 		if i == 10 {
@@ -385,15 +386,7 @@ func TestCacheBookmarksReachQuietWatchers(t *testing.T) {
 	st := configMapStore(t, client, "/registry/configmaps/")
 	runCache(t, st, CacheConfig{BookmarkInterval: 50 * time.Millisecond})
 	ctx := t.Context()
-	start, err := st.CurrentRevision(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := st.Watch(ctx, "quiet/", WatchOptions{ResourceVersion: start, Bookmarks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w, start := watchFromNow(t, st, "quiet/", WatchOptions{Bookmarks: true})
 	stop := make(chan struct{})
 	var busy sync.WaitGroup
 	busy.Go(func() {
