@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/batchd/batchd/internal/controlplane"
@@ -38,7 +39,8 @@ const latencyScenario = "latency"
 const latencyLabel = "bench=latency"
 
 // runLatency measures, one at a time on an otherwise idle system, lone
-// pods' create to Running and one-pod Jobs' create to Complete.
+// pods' create to Running, one-pod Jobs' create to Complete, and a new
+// watch's first event.
 func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := latencyFlags{}
 	fs := flag.NewFlagSet("latency", flag.ContinueOnError)
@@ -47,7 +49,9 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprint(stderr, "usage: go run ./bench latency [flags]\n\n"+
 			"On an otherwise idle in-process control plane with its agent (hostproc), creates\n"+
 			"-pods lone /bin/sleep pods one at a time and times create to Running, then\n"+
-			"-jobs one-pod /bin/true Jobs one at a time and times create to Complete.\n"+
+			"-jobs one-pod /bin/true Jobs one at a time and times create to Complete, then\n"+
+			"-jobs times lists a ConfigMap, watches from the list, creates one and times the\n"+
+			"create to the new watch's first event (what kubectl get -w and kubectl wait see).\n"+
 			"Each run has a fresh server; each figure is the median of -runs runs.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
@@ -136,9 +140,15 @@ func latencyMeasure(ctx context.Context, f latencyFlags, srv *server, res *resul
 	res.add(latencyScenario, "one-pod Job, create to Complete p50", "ms", ms(percentile(toComplete, 50)))
 	res.add(latencyScenario, "one-pod Job, create to Complete p99", "ms", ms(percentile(toComplete, 99)))
 	res.add(latencyScenario, "one-pod Job, create to Complete max", "ms", ms(percentile(toComplete, 100)))
-	logf(progress, "%s run %d: lone pods create to bound p50 %.1f ms, to Running p50 %.1f ms p99 %.1f ms; one-pod Jobs create to Complete p50 %.0f ms p99 %.0f ms",
+	firstEvent, err := newWatches(ctx, cs, f.jobs)
+	if err != nil {
+		return fmt.Errorf("new watches: %w", err)
+	}
+	res.add(latencyScenario, "new watch, create to its first event p50", "ms", ms(percentile(firstEvent, 50)))
+	res.add(latencyScenario, "new watch, create to its first event p99", "ms", ms(percentile(firstEvent, 99)))
+	logf(progress, "%s run %d: lone pods create to bound p50 %.1f ms, to Running p50 %.1f ms p99 %.1f ms; one-pod Jobs create to Complete p50 %.0f ms p99 %.0f ms; new watches' first event p50 %.1f ms p99 %.1f ms",
 		latencyScenario, run, ms(percentile(toBound, 50)), ms(percentile(toRunning, 50)), ms(percentile(toRunning, 99)),
-		ms(percentile(toComplete, 50)), ms(percentile(toComplete, 99)))
+		ms(percentile(toComplete, 50)), ms(percentile(toComplete, 99)), ms(percentile(firstEvent, 50)), ms(percentile(firstEvent, 99)))
 	return nil
 }
 
@@ -267,6 +277,54 @@ func oneTaskJobs(ctx context.Context, cs kubernetes.Interface, n int) ([]time.Du
 		}
 	}
 	return toComplete, nil
+}
+
+// newWatches times what `kubectl get -w` and `kubectl wait` see: n times,
+// list ConfigMaps, watch from the list's resourceVersion, create one, and
+// time the create call's start to the new watch's ADDED event for it.
+func newWatches(ctx context.Context, cs kubernetes.Interface, n int) ([]time.Duration, error) {
+	cms := cs.CoreV1().ConfigMaps(metav1.NamespaceDefault)
+	var out []time.Duration
+	for i := range n {
+		d, err := newWatchOnce(ctx, cms, fmt.Sprintf("new-watch-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func newWatchOnce(ctx context.Context, cms typedcorev1.ConfigMapInterface, name string) (time.Duration, error) {
+	list, err := cms.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	start := time.Now()
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	timeout := time.After(watchDrain)
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-timeout:
+			return 0, fmt.Errorf("no ADDED event for ConfigMap %s within %v", name, watchDrain)
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return 0, errors.New("the watch ended")
+			}
+			if cm, isCM := ev.Object.(*corev1.ConfigMap); isCM && ev.Type == watch.Added && cm.Name == name {
+				return time.Since(start), nil
+			}
+		}
+	}
 }
 
 // eventWatch follows a watch in a goroutine and hands its objects, with
