@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,11 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/clustertest"
-	"github.com/batchd/batchd/internal/podruntime/hostproc"
 )
 
 // holdPodReads holds the agent's pod lists and watches until release is
@@ -44,33 +40,9 @@ func TestNodeReadyOnceItsPodsAreWatched(t *testing.T) {
 	t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
 	c := clustertest.Start(t)
 	cs := c.Client()
-	rt, err := hostproc.New(hostproc.Config{StateDir: runtimeDir, HelperPath: helper})
-	if err != nil {
-		t.Fatal(err)
-	}
 	release := make(chan struct{})
-	cfg := c.Config()
-	cfg.Wrap(func(next http.RoundTripper) http.RoundTripper { return &holdPodReads{release: release, next: next} })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(agent.Config{
-		Client: client, NodeName: "node-r", Runtime: rt, StateDir: t.TempDir(), ListenAddress: "127.0.0.1:0",
-		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	})
+	runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: t.TempDir(), name: "node-r",
+		wrapClient: func(next http.RoundTripper) http.RoundTripper { return &holdPodReads{release: release, next: next} }})
 
 	ready := func() *corev1.NodeCondition {
 		node, err := cs.CoreV1().Nodes().Get(context.Background(), "node-r", metav1.GetOptions{})

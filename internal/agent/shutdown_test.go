@@ -1,8 +1,10 @@
 package agent_test
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -15,25 +17,45 @@ import (
 
 	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/clustertest"
+	"github.com/batchd/batchd/internal/podruntime"
 	"github.com/batchd/batchd/internal/podruntime/hostproc"
 )
 
-// runNodeAgent runs an agent of its own (the cluster runs none) against
-// the cluster, as `batchd agent` on another node would, with the given
-// node shutdown grace period; stop ends it and waits for Run to return.
-func runNodeAgent(t *testing.T, c *clustertest.Cluster, runtimeDir, stateDir string, grace time.Duration) (stop func()) {
+// nodeAgent is an agent of a test's own, next to a cluster that runs
+// none, as `batchd agent` on another node would be.
+type nodeAgent struct {
+	runtimeDir, stateDir string
+	name                 string        // the Node's; "node-a" if empty
+	grace                time.Duration // node shutdown grace period
+	// wrapClient and wrapRuntime, if set, wrap the agent's API transport
+	// and its runtime (faults).
+	wrapClient  func(http.RoundTripper) http.RoundTripper
+	wrapRuntime func(podruntime.Runtime) podruntime.Runtime
+}
+
+// runAgent runs na against the cluster; stop (also run at cleanup) ends
+// it and waits for Run to return.
+func runAgent(t *testing.T, c *clustertest.Cluster, na nodeAgent) (stop func()) {
 	t.Helper()
-	rt, err := hostproc.New(hostproc.Config{StateDir: runtimeDir, HelperPath: helper})
+	var rt podruntime.Runtime
+	rt, err := hostproc.New(hostproc.Config{StateDir: na.runtimeDir, HelperPath: helper})
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := kubernetes.NewForConfig(c.Config())
+	if na.wrapRuntime != nil {
+		rt = na.wrapRuntime(rt)
+	}
+	cfg := c.Config()
+	if na.wrapClient != nil {
+		cfg.Wrap(na.wrapClient)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := agent.New(agent.Config{
-		Client: client, NodeName: "node-a", Runtime: rt, StateDir: stateDir, ListenAddress: "127.0.0.1:0",
-		ShutdownGracePeriod: grace,
+		Client: client, NodeName: cmp.Or(na.name, "node-a"), Runtime: rt, StateDir: na.stateDir, ListenAddress: "127.0.0.1:0",
+		ShutdownGracePeriod: na.grace,
 		Log:                 slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -70,7 +92,7 @@ func TestJOB_AGENT_06_NodeShutdown(t *testing.T) {
 	c := clustertest.Start(t)
 	cs := c.Client()
 	ctx := context.Background()
-	stop := runNodeAgent(t, c, runtimeDir, stateDir, 10*time.Second)
+	stop := runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: stateDir, grace: 10 * time.Second})
 	waitNodeReady(t, cs)
 
 	tmpl := withData(shPod("x", corev1.RestartPolicyNever, "if [ -f /data/once ]; then exit 0; fi; touch /data/once; sleep 300"), data)
@@ -171,7 +193,7 @@ func TestJOB_AGENT_06_NodeShutdown(t *testing.T) {
 	}
 
 	// The node comes back and runs the replacement to completion.
-	runNodeAgent(t, c, runtimeDir, stateDir, 10*time.Second)
+	runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: stateDir, grace: 10 * time.Second})
 	waitFor(t, 30*time.Second, "the Job complete", func() bool {
 		j, err = cs.BatchV1().Jobs("default").Get(ctx, "disrupted", metav1.GetOptions{})
 		return err == nil && jobCondition(j, batchv1.JobComplete)

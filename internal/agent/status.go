@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,15 +39,19 @@ func (w *worker) markDirty() {
 // is written once the status has not changed for statusSettle (but no
 // later than statusSettleMax after the first change), a terminal status
 // at once. A container that starts and finishes quickly, like /bin/true,
-// then costs one or two writes (and events for every watcher) instead of
-// three: Pending with ContainerCreating, Running and Succeeded follow
-// each other within milliseconds. Kubelet paces the same writes with its
-// pod workers' sync loop. (A settling time that grew with the node's
-// running pods made a lone pod's Running wait longer on a node full of
-// idle ones, for no write saved.)
+// then costs one write (and events for every watcher) instead of three:
+// Pending with ContainerCreating, Running and Succeeded follow each other
+// within milliseconds. Kubelet paces the same writes with its pod
+// workers' sync loop. While the status would only say that the pod's
+// first containers are being created, it waits up to creatingSettleMax:
+// on a busy node a start takes longer than statusSettle, and 98 % of a
+// 1,000-pod Job's pods got a ContainerCreating write of their own. (A
+// settling time that grew with the node's running pods made a lone pod's
+// Running wait longer on a node full of idle ones, for no write saved.)
 const (
-	statusSettle    = 10 * time.Millisecond
-	statusSettleMax = 100 * time.Millisecond
+	statusSettle      = 10 * time.Millisecond
+	statusSettleMax   = 100 * time.Millisecond
+	creatingSettleMax = time.Second
 )
 
 // statusLoop writes the pod's status whenever it changes, coalescing
@@ -65,14 +70,23 @@ func (w *worker) statusLoop(ctx context.Context) {
 	}
 }
 
-// settle waits until the status is terminal, has not changed for
-// statusSettle, or has been changing for statusSettleMax. It reports
-// false if ctx ended. Real time, not w.a.clock: a pause in the work, not
-// a deadline a test would step.
+// settle waits until the status is terminal, or has not changed for
+// statusSettle, or has been changing for statusSettleMax
+// (creatingSettleMax while it only says containers are being created). It
+// reports false if ctx ended. Real time, not w.a.clock: a pause in the
+// work, not a deadline a test would step.
 func (w *worker) settle(ctx context.Context) bool {
-	deadline := time.Now().Add(statusSettleMax)
-	for !w.terminalNow() {
-		wait := min(statusSettle, time.Until(deadline))
+	first := time.Now()
+	for {
+		terminal, creating := w.statusNow()
+		if terminal {
+			return true
+		}
+		limit := statusSettleMax
+		if creating {
+			limit = creatingSettleMax
+		}
+		wait := min(statusSettle, time.Until(first.Add(limit)))
 		if wait <= 0 {
 			return true
 		}
@@ -84,21 +98,39 @@ func (w *worker) settle(ctx context.Context) bool {
 		case <-w.dirty:
 			t.Stop() // changed again: settle anew
 		case <-t.C:
-			return true
+			if !creating {
+				return true
+			}
+			// The start under way is the next change, its outcome the
+			// status worth writing.
 		}
 	}
-	return true
 }
 
-// terminalNow reports whether the pod's status, as it would be written
-// now, is terminal (or the pod is gone).
-func (w *worker) terminalNow() bool {
+// statusNow reports whether the pod's status, as it would be written now,
+// is terminal (or the pod is gone), and whether it only says that the
+// pod's containers are being created: none has started, and one is about
+// to be (not held back by an error).
+func (w *worker) statusNow() (terminal, creating bool) {
 	pod, gone := w.current()
 	if gone {
-		return true
+		return true, false
 	}
 	ph := w.computeStatus(pod).Phase
-	return ph == corev1.PodSucceeded || ph == corev1.PodFailed
+	if ph == corev1.PodSucceeded || ph == corev1.PodFailed {
+		return true, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range slices.Concat(w.inits, w.mains) {
+		if c.id != "" || c.running || c.exit != nil || c.last != nil {
+			return false, false
+		}
+		if c.waiting == "ContainerCreating" || c.waiting == "PodInitializing" {
+			creating = true
+		}
+	}
+	return false, creating
 }
 
 // writeNow writes the current status if it differs from the last written.

@@ -1,0 +1,90 @@
+package agent_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/batchd/batchd/internal/clustertest"
+	"github.com/batchd/batchd/internal/podruntime"
+)
+
+// slowStarts delays every container start (a fault: a busy node).
+type slowStarts struct {
+	podruntime.Runtime
+	delay time.Duration
+}
+
+func (s slowStarts) StartContainer(ctx context.Context, pod podruntime.PodID, spec podruntime.ContainerSpec) (podruntime.ContainerID, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return s.Runtime.StartContainer(ctx, pod, spec)
+}
+
+// TestStatusWaitsForContainerCreation: while a pod's status would only
+// say its containers are being created, the agent waits for the start
+// (up to a second) instead of writing Pending with ContainerCreating: a
+// quick pod on a busy node then costs one status write, not two. A start
+// slower than that still shows ContainerCreating.
+func TestStatusWaitsForContainerCreation(t *testing.T) {
+	tests := []struct {
+		name         string
+		delay        time.Duration
+		wantCreating bool
+	}{
+		{"start within a second", 400 * time.Millisecond, false},
+		{"start slower than a second", 2500 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runtimeDir := t.TempDir()
+			t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
+			c := clustertest.Start(t)
+			cs := c.Client()
+			runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: t.TempDir(),
+				wrapRuntime: func(rt podruntime.Runtime) podruntime.Runtime { return slowStarts{rt, tt.delay} }})
+			waitNodeReady(t, cs)
+			ctx := t.Context()
+			pods := cs.CoreV1().Pods("default")
+			list, err := pods.List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			create(t, cs, shPod("quick", corev1.RestartPolicyNever, "true"))
+
+			var creating, statusWrites int
+			timeout := time.After(30 * time.Second)
+			for done := false; !done; {
+				select {
+				case <-timeout:
+					t.Fatal("the pod did not succeed within 30s")
+				case ev := <-w.ResultChan():
+					pod, ok := ev.Object.(*corev1.Pod)
+					if !ok || ev.Type != watch.Modified || len(pod.Status.ContainerStatuses) == 0 {
+						continue // created, bound: not the agent's writes
+					}
+					statusWrites++
+					if st := pod.Status.ContainerStatuses[0].State; st.Waiting != nil && st.Waiting.Reason == "ContainerCreating" {
+						creating++
+					}
+					done = pod.Status.Phase == corev1.PodSucceeded
+				}
+			}
+			if got := creating > 0; got != tt.wantCreating {
+				t.Errorf("ContainerCreating written %d times (of %d status writes), want it written: %v", creating, statusWrites, tt.wantCreating)
+			}
+		})
+	}
+}
