@@ -55,8 +55,14 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		return 0, nil
 	}
 	// Expectations before pods: a pod that shows up after this check only
-	// defers the sync (JOB-SYNC-06).
+	// defers the sync (JOB-SYNC-06). The same for finalizer removals: a
+	// removal observed after the pods were listed would otherwise leave
+	// the listed, stale pod (finished, finalizer still on) unexpected, and
+	// it would be counted a second time (JOB-TRK-03). Read before, the
+	// pod is either still expected or listed without its finalizer: the
+	// informer stores an update before it calls the handlers.
 	satisfied := c.expect.satisfied(key)
+	expectedRemovals := c.removals.pending(key)
 	pods, err := c.claimPods(ctx, shared)
 	if err != nil {
 		return 0, err
@@ -67,7 +73,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		job:              shared,
 		pods:             pods,
 		satisfied:        satisfied,
-		expectedRemovals: c.removals.pending(key),
+		expectedRemovals: expectedRemovals,
 		backoff:          c.backoffs.get(key),
 		now:              c.clock.Now(),
 		tuning:           upstreamTuning,
