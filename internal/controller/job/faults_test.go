@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -89,13 +90,13 @@ func (f *faults) countOf(prefix string) int {
 func faultEnv(t *testing.T, f *faults) *env {
 	t.Helper()
 	f.count, f.bodies = map[string]int{}, map[string][]string{}
-	return ownControllerEnv(t, func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f }, nil)
+	return ownControllerEnv(t, func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f }, nil, nil)
 }
 
 // ownControllerEnv runs a cluster without its Job controller and a
 // controller of the test's own: its API requests go through wrapAPI, its
 // informers' through wrapInformers (nil: unwrapped).
-func ownControllerEnv(t *testing.T, wrapAPI, wrapInformers func(http.RoundTripper) http.RoundTripper) *env {
+func ownControllerEnv(t *testing.T, wrapAPI, wrapInformers func(http.RoundTripper) http.RoundTripper, wrapPods func(coreinformers.PodInformer) coreinformers.PodInformer) *env {
 	t.Helper()
 	t.Parallel()
 	cluster := clustertest.Start(t, clustertest.WithoutJobController())
@@ -115,10 +116,14 @@ func ownControllerEnv(t *testing.T, wrapAPI, wrapInformers func(http.RoundTrippe
 	factory := informers.NewSharedInformerFactory(clientThrough(wrapInformers), 0)
 	events := record.NewBroadcaster()
 	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: e.c.CoreV1().Events("")})
+	var pods coreinformers.PodInformer = factory.Core().V1().Pods()
+	if wrapPods != nil {
+		pods = wrapPods(pods)
+	}
 	c, err := job.New(job.Config{
 		Client:   client,
 		Jobs:     factory.Batch().V1().Jobs(),
-		Pods:     factory.Core().V1().Pods(),
+		Pods:     pods,
 		Recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "job-controller"}),
 	})
 	must(t, err)
