@@ -132,14 +132,15 @@ func (s *Store) runRing(ctx context.Context, cfg CacheConfig) error {
 			}
 			entries := make([]*entry, len(resp.Events))
 			for i, ev := range resp.Events {
-				entries[i] = s.newEntry(ev, now)
+				entries[i] = s.newEntry(ev, now, true)
 			}
 			r.append(entries, now.Add(-cfg.MaxAge))
 		}
 	}
 }
 
-// entry is one change in the ring, decoded once for all its watchers.
+// entry is one change: in the ring, decoded once for all its watchers;
+// on a watch reading etcd directly, for that watch alone.
 type entry struct {
 	key string // the full etcd key; "" for a bookmark
 	rev int64
@@ -147,8 +148,11 @@ type entry struct {
 	err error // the change could not be decoded
 
 	deleted bool
-	cur     runtime.Object // the new state of a put, shared: read only
-	curObj  *cachingObject
+	// shared: the entry is the ring's, its objects read only, and the
+	// events carry them as cachingObjects (encoded once per format).
+	shared bool
+	cur    runtime.Object // the new state of a put
+	curObj runtime.Object // what events carry of it
 
 	// The previous state, decoded on first use (a deletion, a watch
 	// with a predicate): a change seen by watches without one needs only
@@ -158,12 +162,12 @@ type entry struct {
 	prevData []byte
 	prevOnce sync.Once
 	prev     runtime.Object
-	prevObj  *cachingObject
+	prevObj  runtime.Object
 	prevErr  error
 }
 
-func (s *Store) newEntry(ev *clientv3.Event, at time.Time) *entry {
-	e := &entry{key: string(ev.Kv.Key), rev: ev.Kv.ModRevision, at: at, store: s, deleted: ev.Type == mvccpb.DELETE}
+func (s *Store) newEntry(ev *clientv3.Event, at time.Time, shared bool) *entry {
+	e := &entry{key: string(ev.Kv.Key), rev: ev.Kv.ModRevision, at: at, store: s, deleted: ev.Type == mvccpb.DELETE, shared: shared}
 	if ev.PrevKv != nil {
 		e.hadPrev, e.prevData = true, ev.PrevKv.Value
 	}
@@ -172,21 +176,29 @@ func (s *Store) newEntry(ev *clientv3.Event, at time.Time) *entry {
 		return e
 	}
 	if e.cur, e.err = s.decode(ev.Kv.Value, ev.Kv.ModRevision); e.err == nil {
-		e.curObj = newCachingObject(e.cur)
+		e.curObj = e.out(e.cur)
 	}
 	return e
+}
+
+// out is what an event carries of obj.
+func (e *entry) out(obj runtime.Object) runtime.Object {
+	if e.shared {
+		return newCachingObject(obj)
+	}
+	return obj
 }
 
 // previous returns the state before the change, nil if there was none.
 // It carries the revision of the change, as upstream reports a deleted
 // object at the deletion's resourceVersion.
-func (e *entry) previous() (runtime.Object, *cachingObject, error) {
+func (e *entry) previous() (runtime.Object, runtime.Object, error) {
 	e.prevOnce.Do(func() {
 		if e.prevData == nil {
 			return
 		}
 		if e.prev, e.prevErr = e.store.decode(e.prevData, e.rev); e.prevErr == nil {
-			e.prevObj = newCachingObject(e.prev)
+			e.prevObj = e.out(e.prev)
 		}
 		e.prevData = nil
 	})
@@ -219,11 +231,7 @@ func (r *ring) append(entries []*entry, stale time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, e := range entries {
-		if r.next-r.head == uint64(len(r.buf)) {
-			r.dropOldestLocked()
-		}
-		r.buf[r.next%uint64(len(r.buf))] = e
-		r.next++
+		r.pushLocked(e)
 		r.rev = max(r.rev, e.rev)
 	}
 	r.trimLocked(stale)
@@ -240,12 +248,17 @@ func (r *ring) bookmark(rev int64, at time.Time) {
 		return
 	}
 	r.marked = r.rev
+	r.pushLocked(&entry{rev: r.rev, at: at})
+	r.wakeLocked()
+}
+
+// pushLocked adds e, dropping the oldest entry when the ring is full.
+func (r *ring) pushLocked(e *entry) {
 	if r.next-r.head == uint64(len(r.buf)) {
 		r.dropOldestLocked()
 	}
-	r.buf[r.next%uint64(len(r.buf))] = &entry{rev: r.rev, at: at}
+	r.buf[r.next%uint64(len(r.buf))] = e
 	r.next++
-	r.wakeLocked()
 }
 
 func (r *ring) trim(stale time.Time) {

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -244,47 +244,14 @@ func (w *watcher) send(ctx context.Context, ev watch.Event) bool {
 // to both the old and the new state as upstream does: an object that starts
 // to match is ADDED, one that stops matching is DELETED.
 func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
-	var cur, prev runtime.Object
-	var err error
-	if ev.Type == mvccpb.PUT {
-		if cur, err = w.store.decode(ev.Kv.Value, ev.Kv.ModRevision); err != nil {
-			return watch.Event{}, false, err
-		}
-	}
-	// The previous state matters for a deletion (it is the object sent)
-	// and to a predicate (an object that starts or stops matching). A
-	// change seen by a watch without one needs only to know it existed:
-	// decoding it would double the work of every event.
-	needPrev := ev.Type == mvccpb.DELETE || w.opts.Predicate != nil
-	if ev.PrevKv != nil && !needPrev {
-		return watch.Event{Type: watch.Modified, Object: cur}, true, nil
-	}
-	if ev.PrevKv != nil {
-		// The previous state carries the revision of the change, as upstream
-		// reports a deleted object at the deletion's resourceVersion.
-		if prev, err = w.store.decode(ev.PrevKv.Value, ev.Kv.ModRevision); err != nil {
-			return watch.Event{}, false, err
-		}
-	}
-	match := func(o runtime.Object) bool {
-		return o != nil && (w.opts.Predicate == nil || w.opts.Predicate(o))
-	}
-	curOK, prevOK := match(cur), match(prev)
-	switch {
-	case ev.Type == mvccpb.DELETE:
-		return watch.Event{Type: watch.Deleted, Object: prev}, prevOK, nil
-	case curOK && prevOK:
-		return watch.Event{Type: watch.Modified, Object: cur}, true, nil
-	case curOK:
-		return watch.Event{Type: watch.Added, Object: cur}, true, nil
-	case prevOK:
-		return watch.Event{Type: watch.Deleted, Object: prev}, true, nil
-	}
-	return watch.Event{}, false, nil
+	return w.translateEntry(w.store.newEntry(ev, time.Time{}, false))
 }
 
-// translateEntry is translate for a change from the watch cache: the
-// same events, carrying the cache's shared objects.
+// translateEntry is translate for a change as an entry, read from etcd or
+// the watch cache's ring. The previous state is decoded only when it
+// matters: for a deletion (it is the object sent) and for a predicate (an
+// object that starts or stops matching). A change seen by a watch without
+// one needs only to know whether the object existed.
 func (w *watcher) translateEntry(e *entry) (watch.Event, bool, error) {
 	if e.err != nil {
 		return watch.Event{}, false, e.err

@@ -57,14 +57,14 @@ func TestWatchInitialEventsInPages(t *testing.T) {
 			for i := range want {
 				ev := next(t, w)
 				name := fmt.Sprintf("o%05d", i*tt.every)
-				if got := summary(t, ev); ev.Type != watch.Added || !contains(got, "ns/"+name+" ") {
+				if got := summary(t, ev); ev.Type != watch.Added || !strings.Contains(got, "ns/"+name+" ") {
 					t.Fatalf("initial event %d = %s, want ADDED ns/%s", i, got, name)
 				}
 			}
 			if ev := next(t, w); ev.Type != watch.Bookmark {
 				t.Fatalf("after the initial events: %s, want the BOOKMARK ending them", summary(t, ev))
 			}
-			if got := summary(t, next(t, w)); !contains(got, "ADDED ns/zz-after-"+tt.name) {
+			if got := summary(t, next(t, w)); !strings.Contains(got, "ADDED ns/zz-after-"+tt.name) {
 				t.Fatalf("after the bookmark: %s, want ADDED ns/zz-after-%s", got, tt.name)
 			}
 		})
@@ -102,8 +102,6 @@ func TestWatchInitialEventsInPages(t *testing.T) {
 		}
 	})
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // next returns w's next event, failing the test if there is none soon.
 func next(t *testing.T, w watch.Interface) watch.Event {
