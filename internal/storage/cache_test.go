@@ -378,6 +378,59 @@ func TestCacheRestartLosesNoEvent(t *testing.T) {
 	}
 }
 
+// laggingClient holds back what etcd sends the watch cache until
+// release is called, as a busy cache lags behind writes.
+type laggingClient struct {
+	*clientv3.Client
+	released chan struct{}
+}
+
+func (c *laggingClient) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
+	in := c.Client.Watch(ctx, key, opts...)
+	if op := clientv3.OpGet(key, opts...); !op.IsProgressNotify() || key != "/registry/configmaps/" {
+		return in
+	}
+	out := make(chan clientv3.WatchResponse)
+	go func() {
+		defer close(out)
+		for resp := range in {
+			select {
+			case <-c.released:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- resp:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// TestCacheWatchStartingAheadOfTheCache: a watch from a revision the
+// cache has yet to see (a client watching from what it just wrote)
+// delivers only the changes after that revision, not the write itself.
+func TestCacheWatchStartingAheadOfTheCache(t *testing.T) {
+	client := &laggingClient{Client: testEtcd(t), released: make(chan struct{})}
+	st := configMapStore(t, client, "/registry/configmaps/")
+	runCache(t, st, CacheConfig{})
+	ctx := t.Context()
+	if err := put("ns", "a", nil, "1")(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	w, rev := watchFromNow(t, st, "", WatchOptions{})
+	close(client.released)
+	if err := put("ns", "a", nil, "2")(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("MODIFIED ns/a 2@%d", rev+1)
+	if got := collect(t, w, 1); got[0] != want {
+		t.Errorf("first event %q, want %q", got[0], want)
+	}
+}
+
 // TestCacheBookmarksReachQuietWatchers: a watch of a namespace where
 // nothing changes still gets bookmarks while other namespaces change
 // (etcd would not notify the cache's busy watch of progress).

@@ -171,7 +171,10 @@ func (w *watcher) followRing(ctx context.Context, r *ring, pos uint64, from resu
 				}
 				continue
 			}
-			if !strings.HasPrefix(e.key, w.prefix) {
+			// The ring may not yet hold the revision the watch starts
+			// after: the changes up to it, arriving now, were delivered
+			// or are before the watch.
+			if e.rev < from.rev || !strings.HasPrefix(e.key, w.prefix) {
 				continue
 			}
 			out, send, err := w.translateEntry(e)
