@@ -2,6 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +87,54 @@ func TestStatusWaitsForContainerCreation(t *testing.T) {
 			}
 			if got := creating > 0; got != tt.wantCreating {
 				t.Errorf("ContainerCreating written %d times (of %d status writes), want it written: %v", creating, statusWrites, tt.wantCreating)
+			}
+		})
+	}
+}
+
+// statusWrites counts the pod status updates the API accepted.
+type statusWrites struct {
+	next http.RoundTripper
+	n    *atomic.Int32
+}
+
+func (s statusWrites) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/pods/") && strings.HasSuffix(req.URL.Path, "/status") && resp.StatusCode == http.StatusOK {
+		s.n.Add(1)
+	}
+	return resp, err
+}
+
+// TestStatusWrittenOncePerChange: each change of a pod's status is one
+// update, none repeats a status the API already holds. The agent's times
+// have nanoseconds and the API keeps seconds, so a status compared
+// without normalizing them always differed, and a finished pod's status
+// was written again with nothing changed.
+func TestStatusWrittenOncePerChange(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   int32
+	}{
+		{"quick pod: Succeeded", "true", 1},
+		{"pod that runs a while: Running, Succeeded", "sleep 1.5", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runtimeDir := t.TempDir()
+			t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
+			c := clustertest.Start(t)
+			cs := c.Client()
+			var writes atomic.Int32
+			stop := runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: t.TempDir(),
+				wrapClient: func(rt http.RoundTripper) http.RoundTripper { return statusWrites{rt, &writes} }})
+			waitNodeReady(t, cs)
+			create(t, cs, shPod("p", corev1.RestartPolicyNever, tt.script))
+			waitPhase(t, cs, "p", corev1.PodSucceeded, 30*time.Second)
+			stop() // every write the agent was to make is made
+			if got := writes.Load(); got != tt.want {
+				t.Errorf("%d status writes, want %d", got, tt.want)
 			}
 		})
 	}

@@ -323,7 +323,41 @@ func (w *worker) computeStatus(old *corev1.Pod) corev1.PodStatus {
 		}
 	}
 	sort.SliceStable(st.Conditions, func(i, j int) bool { return condOrder(st.Conditions[i].Type) < condOrder(st.Conditions[j].Type) })
+	normalizeTimes(&st)
 	return st
+}
+
+// normalizeTimes truncates the status's times to the seconds the API
+// stores, as kubelet's status manager normalizes a status: compared with
+// the stored pod or the last written status, a time with nanoseconds
+// always differs, and a pod's status was written a second time with
+// nothing changed (a whole update request per pod for nothing).
+func normalizeTimes(st *corev1.PodStatus) {
+	trunc := func(t *metav1.Time) { t.Time = t.Time.Truncate(time.Second) }
+	if st.StartTime != nil {
+		t := *st.StartTime
+		trunc(&t)
+		st.StartTime = &t
+	}
+	for i := range st.Conditions {
+		trunc(&st.Conditions[i].LastProbeTime)
+		trunc(&st.Conditions[i].LastTransitionTime)
+	}
+	state := func(s *corev1.ContainerState) {
+		if s.Running != nil {
+			trunc(&s.Running.StartedAt)
+		}
+		if s.Terminated != nil {
+			trunc(&s.Terminated.StartedAt)
+			trunc(&s.Terminated.FinishedAt)
+		}
+	}
+	for _, list := range [][]corev1.ContainerStatus{st.InitContainerStatuses, st.ContainerStatuses} {
+		for i := range list {
+			state(&list[i].State)
+			state(&list[i].LastTerminationState)
+		}
+	}
 }
 
 func condOrder(t corev1.PodConditionType) int {
