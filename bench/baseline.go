@@ -35,7 +35,7 @@ var baselineNames = map[string]string{
 
 // baselineOnce spawns n /bin/true processes, conc at a time, the way kind
 // says, records its figures and its ratio to the system's wall time.
-func baselineOnce(ctx context.Context, kind string, n, conc int, helper string, res *results, scen string, systemWall time.Duration, run int, progress io.Writer) error {
+func baselineOnce(ctx context.Context, kind string, n, conc int, helper, disk string, res *results, scen string, systemWall time.Duration, run int, progress io.Writer) error {
 	var (
 		one     func(ctx context.Context, i int) error
 		cleanup func()
@@ -51,7 +51,7 @@ func baselineOnce(ctx context.Context, kind string, n, conc int, helper string, 
 		}
 	case "helper":
 		var err error
-		one, cleanup, err = hostprocPods(helper)
+		one, cleanup, err = hostprocPods(helper, disk)
 		if err != nil {
 			return err
 		}
@@ -121,12 +121,12 @@ func spawnLoop(ctx context.Context, n, conc int, one func(ctx context.Context, i
 // does: StartPod with the pod's log directory on disk, StartContainer,
 // Wait, RemovePod; state on tmpfs, cgroups detected (limits none). It
 // skips what the agent adds around that: the API, volumes and status.
-func hostprocPods(helper string) (func(ctx context.Context, i int) error, func(), error) {
+func hostprocPods(helper, disk string) (func(ctx context.Context, i int) error, func(), error) {
 	state, err := tmpfsDir("batchd-bench-hostproc-")
 	if err != nil {
 		return nil, nil, err
 	}
-	logs, err := os.MkdirTemp("", "batchd-bench-logs-")
+	logs, removeLogs, err := diskDir(disk, "batchd-bench-logs-")
 	if err != nil {
 		os.RemoveAll(state)
 		return nil, nil, err
@@ -134,7 +134,7 @@ func hostprocPods(helper string) (func(ctx context.Context, i int) error, func()
 	parent := "batchd-bench-" + strconv.Itoa(os.Getpid())
 	cleanup := func() {
 		os.RemoveAll(state)
-		os.RemoveAll(logs)
+		removeLogs()
 		removeCgroupParent(parent)
 	}
 	rt, err := hostproc.New(hostproc.Config{StateDir: state, HelperPath: helper, CgroupParent: parent, Log: slog.New(slog.DiscardHandler)})

@@ -30,6 +30,7 @@ type latencyFlags struct {
 	bin      string
 	jsonPath string
 	timeout  time.Duration
+	disk     string // diskFresh or diskTmp
 }
 
 // latencyScenario names the latency benchmark's rows.
@@ -62,6 +63,7 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&f.bin, "bin", "", "`dir`ectory holding a built batchd-pod (default: go build it into a temporary directory)")
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this `file`")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "time budget of each run")
+	fs.StringVar(&f.disk, "disk", diskFresh, "where each run's etcd data and pod logs live: fresh (a new ext4 file system on a loop device per run) or tmp (the temporary directory as it is)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -72,6 +74,10 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "no arguments; -pods, -jobs and -runs at least 1, -timeout positive")
 		return errUsage
 	}
+	if err := validDisk(f.disk); err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
 	bins, err := buildBinaries(ctx, f.bin, false, stderr)
 	if err != nil {
 		return err
@@ -79,7 +85,7 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer bins.remove()
 
 	res := newResults(latencyScenario)
-	res.param(latencyScenario, fmt.Sprintf("one at a time on an idle in-process server with its agent (hostproc): %d lone /bin/sleep pods, then %d one-pod /bin/true Jobs; etcd fsync %v", f.pods, f.jobs, !f.noFsync))
+	res.param(latencyScenario, fmt.Sprintf("one at a time on an idle in-process server with its agent (hostproc): %d lone /bin/sleep pods, then %d one-pod /bin/true Jobs; etcd fsync %v, disk %s", f.pods, f.jobs, !f.noFsync, f.disk))
 	var errs []error
 	for run := 1; run <= f.runs && ctx.Err() == nil; run++ {
 		if err := latencyOnce(ctx, f, bins.helper, res, run, stderr); err != nil {
@@ -99,7 +105,7 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func latencyOnce(ctx context.Context, f latencyFlags, helper string, res *results, run int, progress io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	srv, remove, err := startNodeServer(ctx, controlplane.Config{NoFsync: f.noFsync}, helper, progress)
+	srv, remove, err := startNodeServer(ctx, controlplane.Config{NoFsync: f.noFsync}, f.disk, helper, progress)
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,9 @@ type systemFlags struct {
 	jsonPath    string
 	cpuProfile  string
 	timeout     time.Duration
-	upstream    bool // the Job controller's upstream batching
-	maxPods     int  // the Node's pods capacity; 0: enough for the parallelism
+	upstream    bool   // the Job controller's upstream batching
+	maxPods     int    // the Node's pods capacity; 0: enough for the parallelism
+	disk        string // diskFresh or diskTmp
 }
 
 // baselineKinds are the raw baselines, in the order they run.
@@ -69,6 +70,7 @@ func parseSystemFlags(args []string, stderr io.Writer) (systemFlags, error) {
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the system runs (server, agent and the benchmark's watches share the process) to this `file`")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time budget of each system run")
 	fs.IntVar(&f.maxPods, "max-pods", 0, "the node's pods capacity (batchd server --max-pods); 0: kubelet's 110, or the parallelism if higher, as a user running that many pods on one big machine would set it")
+	fs.StringVar(&f.disk, "disk", diskFresh, "where each run's etcd data and pod logs live: fresh (a new ext4 file system on a loop device per run) or tmp (the temporary directory as it is)")
 	fs.BoolVar(&f.upstream, "upstream-batching", false, "the Job controller waits upstream's fixed 1 s after pod events instead of batchd's adaptive wait")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -82,6 +84,10 @@ func parseSystemFlags(args []string, stderr io.Writer) (systemFlags, error) {
 	}
 	if f.completions < 1 || f.parallelism < 1 || f.runs < 1 || f.timeout <= 0 {
 		fmt.Fprintln(stderr, "-completions, -parallelism and -runs must be at least 1, -timeout positive")
+		return f, errUsage
+	}
+	if err := validDisk(f.disk); err != nil {
+		fmt.Fprintln(stderr, err)
 		return f, errUsage
 	}
 	for b := range strings.SplitSeq(*base, ",") {
@@ -123,7 +129,7 @@ func runSystem(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer bins.remove()
 
 	res := newResults("system")
-	res.param(fmt.Sprintf("system %d@%d", f.completions, f.parallelism), fmt.Sprintf("%d /bin/true pods at parallelism %d, in-process server with its agent (hostproc, node capacity %d pods), etcd fsync %v", f.completions, f.parallelism, nodePods(f), !f.noFsync))
+	res.param(fmt.Sprintf("system %d@%d", f.completions, f.parallelism), fmt.Sprintf("%d /bin/true pods at parallelism %d, in-process server with its agent (hostproc, node capacity %d pods), etcd fsync %v, disk %s", f.completions, f.parallelism, nodePods(f), !f.noFsync, f.disk))
 	scen := fmt.Sprintf("system %d@%d", f.completions, f.parallelism)
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
@@ -149,7 +155,7 @@ func runSystem(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if ctx.Err() != nil {
 				break
 			}
-			if err := baselineOnce(ctx, kind, f.completions, f.parallelism, bins.helper, res, scen, wall, run, stderr); err != nil {
+			if err := baselineOnce(ctx, kind, f.completions, f.parallelism, bins.helper, f.disk, res, scen, wall, run, stderr); err != nil {
 				err = fmt.Errorf("%s baseline %s run %d: %w", scen, kind, run, err)
 				res.fail(err)
 				errs = append(errs, err)
@@ -308,7 +314,7 @@ func systemOnce(ctx context.Context, f systemFlags, helper string, res *results,
 		NoFsync:       f.noFsync,
 		JobController: controlplane.JobControllerConfig{MinBatchPeriod: upstreamBatching(f.upstream)},
 		Agent:         controlplane.AgentConfig{MaxPods: nodePods(f)},
-	}, helper, progress)
+	}, f.disk, helper, progress)
 	if err != nil {
 		return 0, err
 	}
@@ -326,19 +332,19 @@ func systemOnce(ctx context.Context, f systemFlags, helper string, res *results,
 // logged to progress, and the API and the agent's endpoint on free ports
 // (kubelet's :10250 may be taken by another server). remove deletes both
 // directories once the server has stopped.
-func startNodeServer(ctx context.Context, cfg controlplane.Config, helper string, progress io.Writer) (srv *server, remove func(), err error) {
-	dataDir, err := os.MkdirTemp("", "batchd-bench-node-")
+func startNodeServer(ctx context.Context, cfg controlplane.Config, disk, helper string, progress io.Writer) (srv *server, remove func(), err error) {
+	dataDir, removeData, err := diskDir(disk, "batchd-bench-node-")
 	if err != nil {
 		return nil, nil, err
 	}
 	rtDir, err := tmpfsDir("batchd-bench-rt-")
 	if err != nil {
-		os.RemoveAll(dataDir)
+		removeData()
 		return nil, nil, err
 	}
 	remove = func() {
 		os.RemoveAll(rtDir)
-		os.RemoveAll(dataDir)
+		removeData()
 	}
 	cfg.DataDir, cfg.Listen = dataDir, "127.0.0.1:0"
 	cfg.Log = slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
