@@ -12,7 +12,7 @@ import (
 )
 
 // TestWatchInitialEventsInPages: a watch's initial events are read from
-// etcd a page at a time at one revision, and still deliver every object
+// etcd a page at a time (growing pages) at one revision, and still deliver every object
 // once, in key order, with and without a predicate, before the changes
 // that follow; a revision compacted between pages ends the watch with
 // 410 Expired.
@@ -20,7 +20,7 @@ func TestWatchInitialEventsInPages(t *testing.T) {
 	client := testEtcd(t)
 	st := configMapStore(t, client, "/registry/configmaps/")
 	ctx := t.Context()
-	const n = 2*initialEventsPage + 100
+	const n = 3*initialEventsPage + 100 // pages of 500, 1,000 (they grow) and 100
 	for i := range n {
 		labels := map[string]string{}
 		if i%3 == 0 {
