@@ -21,7 +21,7 @@ import (
 )
 
 // typeConverterModels are the OpenAPI models of pods and jobs, as served.
-func typeConverterModels(t *testing.T) *openapi.Documents {
+func typeConverterModels(t testing.TB) *openapi.Documents {
 	t.Helper()
 	verbs := []string{"create", "delete", "get", "list", "patch", "update", "watch"}
 	docs, err := openapi.New([]openapi.Resource{
@@ -237,7 +237,8 @@ func BenchmarkFieldManagerPodStatus(b *testing.B) {
 
 // TestManagedFieldsWithoutIgnoredField: comparing objects without the
 // field a write leaves out of managedFields (status on the main resource,
-// spec on status) records exactly what comparing the whole objects does,
+// spec on status), and without spec or status where a write leaves them
+// as they were, records exactly what comparing the whole objects does,
 // even when the ignored field differs.
 func TestManagedFieldsWithoutIgnoredField(t *testing.T) {
 	tc, err := newTypeConverter(typeConverterModels(t).Schemas())
@@ -286,6 +287,15 @@ func TestManagedFieldsWithoutIgnoredField(t *testing.T) {
 			p.Status.Phase = corev1.PodFailed
 		})},
 		{"kubectl", "", step(func(p *corev1.Pod) { p.Labels = nil; p.Spec.Containers[0].Image = "z" })},
+		// Writes that leave spec and status as they are (both left out
+		// of the compare): a finalizer removal, a label by a new manager,
+		// and a status write that changes only metadata.
+		{"job-controller", "", step(func(p *corev1.Pod) { p.Finalizers = []string{"a", "b"} })},
+		{"job-controller", "", step(func(p *corev1.Pod) { p.Finalizers = []string{"b"} })},
+		{"labeler", "", step(func(p *corev1.Pod) { p.Labels = map[string]string{"l": "1"} })},
+		{"agent", "status", step(func(p *corev1.Pod) { p.Annotations = map[string]string{"a": "1"} })},
+		// And a main write that changes spec after all that.
+		{"kubectl", "", step(func(p *corev1.Pod) { p.Spec.Containers[0].Image = "w"; p.Finalizers = nil })},
 	}
 	var liveFull, liveStripped *corev1.Pod = &corev1.Pod{}, &corev1.Pod{}
 	for i, w := range writes {
@@ -318,4 +328,54 @@ func managedJSON(mf []metav1.ManagedFieldsEntry) string {
 	}
 	b, _ := json.Marshal(mf)
 	return string(b)
+}
+
+// BenchmarkFieldManagerFinalizerRemoval: the Job controller's patch of a
+// finished pod, which changes only its finalizers, compared whole and as
+// updateManagedFields compares it (without status, ignored, nor spec,
+// unchanged).
+func BenchmarkFieldManagerFinalizerRemoval(b *testing.B) {
+	tc, err := newTypeConverter(typeConverterModels(b).Schemas())
+	if err != nil {
+		b.Fatal(err)
+	}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	res := &registry.Resource{GroupVersion: corev1.SchemeGroupVersion, Subresources: map[string]registry.Strategy{"status": &registry.StatusStrategy{}}}
+	fm, err := managedfields.NewDefaultFieldManager(tc, scheme.Scheme, scheme.Scheme, scheme.Scheme, gvk, gvk.GroupVersion(), "", resetFields(res, ""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	live := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", Labels: map[string]string{"job-name": "j"}, Finalizers: []string{"batch.kubernetes.io/job-tracking"}},
+		Spec: corev1.PodSpec{NodeName: "n", RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "c", Image: "x", Command: []string{"/bin/true"}, Env: []corev1.EnvVar{{Name: "A", Value: "1"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "token", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"}}}},
+			Volumes: []corev1.Volume{{Name: "token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodSucceeded, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}}},
+	}
+	// Its creator's and the agent's fields, as on a finished Job pod.
+	live = fm.UpdateNoErrors(&corev1.Pod{}, live, "job-controller").(*corev1.Pod)
+	next := live.DeepCopy()
+	next.Finalizers = nil
+	for _, bm := range []struct {
+		name   string
+		update func(live, obj runtime.Object) runtime.Object
+	}{
+		{"whole", func(live, obj runtime.Object) runtime.Object { return fm.UpdateNoErrors(live, obj, "job-controller") }},
+		{"compared-copies", func(live, obj runtime.Object) runtime.Object {
+			return updateManagedFields(fm, ignoredField(res, ""), live, obj, "job-controller")
+		}},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if out := bm.update(live.DeepCopy(), next.DeepCopy()); len(out.(*corev1.Pod).ManagedFields) == 0 {
+					b.Fatal("no managedFields recorded")
+				}
+			}
+		})
+	}
 }
