@@ -30,7 +30,7 @@ const (
 
 // freshDiskSize is the file system's size: etcd's WAL segments and
 // snapshots of a 10,000-pod run, with room to spare.
-const freshDiskSize = 4 << 30
+const freshDiskSize = 1 << 30
 
 // validDisk checks a -disk value.
 func validDisk(kind string) error {
@@ -68,7 +68,7 @@ func diskDir(kind, pattern string) (string, func(), error) {
 	}
 	// Inode tables written now, not by the kernel's lazy-init thread
 	// during the run.
-	if err := runCmd("mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=0", img); err != nil {
+	if err := runCmd("mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=0,nodiscard", img); err != nil {
 		cleanup()
 		return "", nil, err
 	}
