@@ -52,6 +52,12 @@ const (
 	statusSettle      = 10 * time.Millisecond
 	statusSettleMax   = 100 * time.Millisecond
 	creatingSettleMax = time.Second
+	// creatingPoll is how often a status that says containers are being
+	// created is looked at again while it waits: the start's outcome
+	// marks the status dirty and ends the wait at once, so this is only a
+	// fallback. (Every statusSettle, a busy node's waiting pods computed
+	// their status some twenty times each.)
+	creatingPoll = 100 * time.Millisecond
 )
 
 // statusLoop writes the pod's status whenever it changes, coalescing
@@ -82,11 +88,11 @@ func (w *worker) settle(ctx context.Context) bool {
 		if terminal {
 			return true
 		}
-		limit := statusSettleMax
+		limit, pause := statusSettleMax, statusSettle
 		if creating {
-			limit = creatingSettleMax
+			limit, pause = creatingSettleMax, creatingPoll
 		}
-		wait := min(statusSettle, time.Until(first.Add(limit)))
+		wait := min(pause, time.Until(first.Add(limit)))
 		if wait <= 0 {
 			return true
 		}
