@@ -94,12 +94,16 @@ func (s *Server) serveWatch(req *request) {
 			}
 			obj := ev.Object
 			if ev.Type != watch.Error && req.out.kind != outputObject {
-				if co, ok := obj.(runtime.CacheableObject); ok {
-					obj = co.GetObject() // the watch cache's objects are shared
-				}
 				kind := req.out.kind
 				if kind == outputPartialMetadataList {
 					kind = outputPartialMetadata
+				}
+				// The watch cache's objects are shared: a table is built
+				// from a copy, metadata (only read) from the object itself.
+				if ro, ok := obj.(readOnlyObject); ok && kind == outputPartialMetadata {
+					obj = ro.ReadOnlyObject()
+				} else if co, ok := obj.(runtime.CacheableObject); ok {
+					obj = co.GetObject()
 				}
 				// Table watch events carry column definitions in the first
 				// event only, as upstream's do.
@@ -132,6 +136,12 @@ func (s *Server) serveWatch(req *request) {
 			}
 		}
 	}
+}
+
+// readOnlyObject is a watch cache's shared object that can be read
+// without a copy (storage's cachingObject).
+type readOnlyObject interface {
+	ReadOnlyObject() runtime.Object
 }
 
 // bookmarkTable is the Table form of a bookmark: no rows, just the
