@@ -43,7 +43,11 @@ func newFieldManagers(scheme *runtime.Scheme, stores []*registry.Store, schemas 
 			if sub != "" {
 				strategy = res.Subresources[sub]
 			}
-			fm, err := managedfields.NewDefaultFieldManager(tc, scheme, strategyDefaulter{strategy}, scheme,
+			// The unsafe convertor: converting to the version an object
+			// already has then sets its kind instead of deep-copying it
+			// (twice per write). The field manager only reads what it
+			// converts, and gets shallow copies (comparedCopies).
+			fm, err := managedfields.NewDefaultFieldManager(tc, runtime.UnsafeObjectConvertor(scheme), strategyDefaulter{strategy}, scheme,
 				res.GroupVersionKind(), res.GroupVersion, sub, resetFields(res, sub))
 			if err != nil {
 				return nil, fmt.Errorf("field manager for %s %s: %w", res.GroupResource(), sub, err)
