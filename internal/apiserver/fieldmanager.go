@@ -141,7 +141,7 @@ func updateManagedFields(fm *managedfields.FieldManager, ignored string, live, o
 // structs of one type, with the top-level field ignored (by JSON name,
 // from ignoredField; "" for none) zeroed in both, and spec and status
 // zeroed in both where they are deeply equal; false if they are not such
-// pointers. The copies share
+// pointers, or there is nothing to leave out. The copies share
 // everything else with live and obj: the field manager only reads them,
 // and sets managedFields on the copy's own ObjectMeta.
 func comparedCopies(live, obj runtime.Object, ignored string) (runtime.Object, runtime.Object, bool) {
@@ -161,24 +161,29 @@ func comparedCopies(live, obj runtime.Object, ignored string) (runtime.Object, r
 		return nil, nil, false
 	}
 	typ := lv.Elem().Type()
-	if ignoredName != "" {
-		if f, ok := typ.FieldByName(ignoredName); !ok || !f.IsExported() {
-			return nil, nil, false
+	var prune []int // indexes of the fields to zero in both copies
+	for _, name := range []string{"Spec", "Status"} {
+		f, ok := typ.FieldByName(name)
+		if !ok || !f.IsExported() || len(f.Index) != 1 {
+			if name == ignoredName {
+				return nil, nil, false
+			}
+			continue
 		}
+		i := f.Index[0]
+		if name == ignoredName || reflect.DeepEqual(lv.Elem().Field(i).Interface(), ov.Elem().Field(i).Interface()) {
+			prune = append(prune, i)
+		}
+	}
+	if len(prune) == 0 {
+		return nil, nil, false // nothing to leave out: compare the objects
 	}
 	lc, oc := reflect.New(typ), reflect.New(typ)
 	lc.Elem().Set(lv.Elem())
 	oc.Elem().Set(ov.Elem())
-	for _, name := range []string{"Spec", "Status"} {
-		f, ok := typ.FieldByName(name)
-		if !ok || !f.IsExported() || len(f.Index) != 1 {
-			continue
-		}
-		l, o := lc.Elem().Field(f.Index[0]), oc.Elem().Field(f.Index[0])
-		if name == ignoredName || reflect.DeepEqual(l.Interface(), o.Interface()) {
-			l.SetZero()
-			o.SetZero()
-		}
+	for _, i := range prune {
+		lc.Elem().Field(i).SetZero()
+		oc.Elem().Field(i).SetZero()
 	}
 	lo, ok1 := lc.Interface().(runtime.Object)
 	oo, ok2 := oc.Interface().(runtime.Object)
