@@ -36,12 +36,11 @@ func (h *holdPodReads) RoundTrip(r *http.Request) (*http.Response, error) {
 // cache has synced; until then Ready is False with kubelet's reason
 // KubeletNotReady. A pod bound to a Ready node is then seen at once.
 func TestNodeReadyOnceItsPodsAreWatched(t *testing.T) {
-	runtimeDir := t.TempDir()
-	t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
+	rtDir := runtimeDir(t)
 	c := clustertest.Start(t)
 	cs := c.Client()
 	release := make(chan struct{})
-	runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: t.TempDir(), name: "node-r",
+	runAgent(t, c, nodeAgent{runtimeDir: rtDir, stateDir: t.TempDir(), name: "node-r",
 		wrapClient: func(next http.RoundTripper) http.RoundTripper { return &holdPodReads{release: release, next: next} }})
 
 	ready := func() *corev1.NodeCondition {

@@ -47,11 +47,9 @@ func TestStatusWaitsForContainerCreation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			runtimeDir := t.TempDir()
-			t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
 			c := clustertest.Start(t)
 			cs := c.Client()
-			runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: t.TempDir(),
+			runAgent(t, c, nodeAgent{runtimeDir: runtimeDir(t), stateDir: t.TempDir(),
 				wrapRuntime: func(rt podruntime.Runtime) podruntime.Runtime { return slowStarts{rt, tt.delay} }})
 			waitNodeReady(t, cs)
 			ctx := t.Context()
@@ -122,12 +120,10 @@ func TestStatusWrittenOncePerChange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			runtimeDir := t.TempDir()
-			t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
 			c := clustertest.Start(t)
 			cs := c.Client()
 			var writes atomic.Int32
-			stop := runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: t.TempDir(),
+			stop := runAgent(t, c, nodeAgent{runtimeDir: runtimeDir(t), stateDir: t.TempDir(),
 				wrapClient: func(rt http.RoundTripper) http.RoundTripper { return statusWrites{rt, &writes} }})
 			waitNodeReady(t, cs)
 			create(t, cs, shPod("p", corev1.RestartPolicyNever, tt.script))

@@ -87,12 +87,11 @@ func runAgent(t *testing.T, c *clustertest.Cluster, na nodeAgent) (stop func()) 
 // fail the Job), replaces the pod, and completes once an agent is back.
 // JOB-AGENT-06 DisruptionTarget=True reason TerminationByKubelet before the pod fails.
 func TestJOB_AGENT_06_NodeShutdown(t *testing.T) {
-	runtimeDir, stateDir, data := t.TempDir(), t.TempDir(), t.TempDir()
-	t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
+	rtDir, stateDir, data := runtimeDir(t), t.TempDir(), t.TempDir()
 	c := clustertest.Start(t)
 	cs := c.Client()
 	ctx := context.Background()
-	stop := runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: stateDir, grace: 10 * time.Second})
+	stop := runAgent(t, c, nodeAgent{runtimeDir: rtDir, stateDir: stateDir, grace: 10 * time.Second})
 	waitNodeReady(t, cs)
 
 	tmpl := withData(shPod("x", corev1.RestartPolicyNever, "if [ -f /data/once ]; then exit 0; fi; touch /data/once; sleep 300"), data)
@@ -193,7 +192,7 @@ func TestJOB_AGENT_06_NodeShutdown(t *testing.T) {
 	}
 
 	// The node comes back and runs the replacement to completion.
-	runAgent(t, c, nodeAgent{runtimeDir: runtimeDir, stateDir: stateDir, grace: 10 * time.Second})
+	runAgent(t, c, nodeAgent{runtimeDir: rtDir, stateDir: stateDir, grace: 10 * time.Second})
 	waitFor(t, 30*time.Second, "the Job complete", func() bool {
 		j, err = cs.BatchV1().Jobs("default").Get(ctx, "disrupted", metav1.GetOptions{})
 		return err == nil && jobCondition(j, batchv1.JobComplete)
@@ -224,6 +223,15 @@ func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {
 		}
 	}
 	return false
+}
+
+// runtimeDir returns a new runtime state directory whose pods are removed
+// when the test ends.
+func runtimeDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Cleanup(func() { removeRuntimePods(t, dir) })
+	return dir
 }
 
 // removeRuntimePods removes what an agent left in its runtime.

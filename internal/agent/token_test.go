@@ -132,10 +132,8 @@ func TestServiceAccountToken(t *testing.T) {
 // given clock and API address (empty: the cluster's), until the test ends.
 func runClockedAgent(t *testing.T, c *clustertest.Cluster, host string, clk clock.WithTicker) (stateDir string) {
 	t.Helper()
-	runtimeDir := t.TempDir()
 	stateDir = t.TempDir()
-	t.Cleanup(func() { removeRuntimePods(t, runtimeDir) })
-	rt, err := hostproc.New(hostproc.Config{StateDir: runtimeDir, HelperPath: helper})
+	rt, err := hostproc.New(hostproc.Config{StateDir: runtimeDir(t), HelperPath: helper})
 	if err != nil {
 		t.Fatal(err)
 	}
