@@ -30,15 +30,24 @@ import (
 )
 
 // Documents are the OpenAPI documents of a set of served resources, built
-// once by New and immutable afterwards. Its ServeHTTP answers /openapi/v2,
+// once and immutable afterwards. Its ServeHTTP answers /openapi/v2,
 // /openapi/v3 and /openapi/v3/<group version path>.
 type Documents struct {
-	v2JSON   *document
-	v2Proto  func() (*document, error) // built on first use
-	v3Index  *document
-	v3       map[string]*document // by index path: "api/v1", "apis/batch/v1", ...
-	schemas  map[string]*spec.Schema
-	modified time.Time
+	// serialized builds the documents on first use: two thirds of a
+	// server's start (65-75 ms on 2 cores) went to documents only kubectl
+	// asks for, and only for some commands (apply, create -f, edit,
+	// explain).
+	serialized func() (*serialized, error)
+	schemas    map[string]*spec.Schema
+	modified   time.Time
+}
+
+// serialized is every document, serialized.
+type serialized struct {
+	v2JSON  *document
+	v2Proto func() (*document, error) // built on first use
+	v3Index *document
+	v3      map[string]*document // by index path: "api/v1", "apis/batch/v1", ...
 }
 
 // document is one serialized document, its ETag (unquoted) and, once a
@@ -70,11 +79,12 @@ type routeGroup struct {
 	paths *routes
 }
 
-// New builds the OpenAPI documents for resources: the Swagger 2.0 document
-// (JSON and gnostic protobuf), the OpenAPI 3.0 index and one OpenAPI 3.0
-// document per group version, with ETags; and the schema map Schemas
-// returns. It fails if a resource names a kind or subresource this package
-// has no schema or description for.
+// New prepares the OpenAPI documents for resources: the Swagger 2.0
+// document (JSON and gnostic protobuf), the OpenAPI 3.0 index and one
+// OpenAPI 3.0 document per group version, with ETags, built on their first
+// request; and builds the schema map Schemas returns. It fails if a
+// resource names a kind or subresource this package has no schema or
+// description for.
 func New(resources []Resource) (*Documents, error) {
 	scheme, err := newScheme()
 	if err != nil {
@@ -89,8 +99,37 @@ func New(resources []Resource) (*Documents, error) {
 		return nil, err
 	}
 	info := &spec.Info{InfoProps: spec.InfoProps{Title: "Kubernetes", Version: kubeVersion(version.Info())}}
-	ids := operationIDs()
-	d := &Documents{v3: map[string]*document{}, modified: time.Now().UTC().Truncate(time.Second)}
+	d := &Documents{modified: time.Now().UTC().Truncate(time.Second)}
+	d.serialized = sync.OnceValues(func() (*serialized, error) { return serialize(groups, n, info) })
+
+	// The schemas now: server-side apply's type converter needs them.
+	config := v3Config(n, info)
+	names := slices.Sorted(maps.Keys(config.Definitions))
+	if d.schemas, err = builder3.BuildOpenAPIDefinitionsForResources(config, names...); err != nil {
+		return nil, fmt.Errorf("building schemas: %w", err)
+	}
+	return d, nil
+}
+
+// v3Config is the OpenAPI 3.0 build configuration, with every definition.
+func v3Config(n *namer, info *spec.Info) *common.OpenAPIV3Config {
+	config := &common.OpenAPIV3Config{
+		Info:                           info,
+		DefaultResponse:                &spec3.Response{ResponseProps: spec3.ResponseProps{Description: "Default Response."}},
+		CommonResponses:                map[int]*spec3.Response{http.StatusUnauthorized: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}}},
+		GetDefinitionName:              n.definitionName,
+		GetOperationIDAndTagsFromRoute: operationIDs(),
+	}
+	config.Definitions = GetOpenAPIDefinitions(func(name string) spec.Ref {
+		defName, _ := n.definitionName(name)
+		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(defName))
+	})
+	return config
+}
+
+// serialize builds and serializes every document of groups.
+func serialize(groups []routeGroup, n *namer, info *spec.Info) (*serialized, error) {
+	d := &serialized{v3: map[string]*document{}}
 
 	// Swagger 2.0: everything in one document.
 	containers := make([]common.RouteContainer, 0, len(groups))
@@ -104,7 +143,7 @@ func New(resources []Resource) (*Documents, error) {
 		CommonResponses:                map[int]spec.Response{http.StatusUnauthorized: {ResponseProps: spec.ResponseProps{Description: "Unauthorized"}}},
 		GetDefinitions:                 GetOpenAPIDefinitions,
 		GetDefinitionName:              n.definitionName,
-		GetOperationIDAndTagsFromRoute: ids,
+		GetOperationIDAndTagsFromRoute: operationIDs(),
 		SecurityDefinitions: &spec.SecurityDefinitions{"BearerToken": &spec.SecurityScheme{SecuritySchemeProps: spec.SecuritySchemeProps{
 			Type: "apiKey", Name: "authorization", In: "header", Description: "Bearer Token authentication",
 		}}},
@@ -120,7 +159,7 @@ func New(resources []Resource) (*Documents, error) {
 	d.v2JSON = newDocument(v2JSON)
 	// Only kubectl 1.27 and 1.28 ask for the gnostic protobuf, and its
 	// conversion (through YAML) is the costliest step here: build it on
-	// first request, not on every server start.
+	// its first request.
 	d.v2Proto = sync.OnceValues(func() (*document, error) {
 		gnostic, err := openapiv2.ParseDocument(v2JSON)
 		if err != nil {
@@ -135,17 +174,7 @@ func New(resources []Resource) (*Documents, error) {
 
 	// OpenAPI 3.0: one document per group version (and per discovery URL),
 	// sharing one set of definitions.
-	config := &common.OpenAPIV3Config{
-		Info:                           info,
-		DefaultResponse:                &spec3.Response{ResponseProps: spec3.ResponseProps{Description: "Default Response."}},
-		CommonResponses:                map[int]*spec3.Response{http.StatusUnauthorized: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}}},
-		GetDefinitionName:              n.definitionName,
-		GetOperationIDAndTagsFromRoute: ids,
-	}
-	config.Definitions = GetOpenAPIDefinitions(func(name string) spec.Ref {
-		defName, _ := n.definitionName(name)
-		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(defName))
-	})
+	config := v3Config(n, info)
 	index := indexDocument{Paths: map[string]indexEntry{}}
 	for _, g := range groups {
 		doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{g.paths}, config)
@@ -164,11 +193,6 @@ func New(resources []Resource) (*Documents, error) {
 		return nil, fmt.Errorf("encoding OpenAPI v3 index: %w", err)
 	}
 	d.v3Index = newDocument(body)
-
-	names := slices.Sorted(maps.Keys(config.Definitions))
-	if d.schemas, err = builder3.BuildOpenAPIDefinitionsForResources(config, names...); err != nil {
-		return nil, fmt.Errorf("building schemas: %w", err)
-	}
 	return d, nil
 }
 
@@ -210,7 +234,13 @@ func kubeVersion(info apiversion.Info) string {
 func routeGroups(scheme *runtime.Scheme, resources []Resource) ([]routeGroup, error) {
 	byGV := map[schema.GroupVersion]*routes{}
 	var gvs []schema.GroupVersion
+	listed := map[schema.GroupVersionResource]bool{}
 	for _, res := range resources {
+		gvr := res.GroupVersion.WithResource(res.Resource)
+		if listed[gvr] {
+			return nil, fmt.Errorf("resource %s listed twice", gvr)
+		}
+		listed[gvr] = true
 		rs, err := resourceRoutes(scheme, res)
 		if err != nil {
 			return nil, err

@@ -57,6 +57,16 @@ func servedResources() []Resource {
 // testDocuments builds the documents of servedResources once for all tests.
 var testDocuments = sync.OnceValues(func() (*Documents, error) { return New(servedResources()) })
 
+// serializedDocs returns d's documents, built on first use.
+func serializedDocs(t *testing.T, d *Documents) *serialized {
+	t.Helper()
+	s, err := d.serialized()
+	if err != nil {
+		t.Fatalf("building the documents: %v", err)
+	}
+	return s
+}
+
 func documents(t *testing.T) *Documents {
 	t.Helper()
 	d, err := testDocuments()
@@ -70,7 +80,7 @@ func documents(t *testing.T) *Documents {
 // kubectl does.
 func v3Doc(t *testing.T, d *Documents, key string) *spec3.OpenAPI {
 	t.Helper()
-	doc, ok := d.v3[key]
+	doc, ok := serializedDocs(t, d).v3[key]
 	if !ok {
 		t.Fatalf("no OpenAPI v3 document %q", key)
 	}
@@ -84,7 +94,7 @@ func v3Doc(t *testing.T, d *Documents, key string) *spec3.OpenAPI {
 func v2Doc(t *testing.T, d *Documents) *spec.Swagger {
 	t.Helper()
 	var out spec.Swagger
-	if err := json.Unmarshal(d.v2JSON.body, &out); err != nil {
+	if err := json.Unmarshal(serializedDocs(t, d).v2JSON.body, &out); err != nil {
 		t.Fatalf("decoding OpenAPI v2: %v", err)
 	}
 	return &out
@@ -97,7 +107,7 @@ func gvPath(gv schema.GroupVersion) string {
 func TestIndexListsEveryGroupVersion(t *testing.T) {
 	d := documents(t)
 	var index indexDocument
-	if err := json.Unmarshal(d.v3Index.body, &index); err != nil {
+	if err := json.Unmarshal(serializedDocs(t, d).v3Index.body, &index); err != nil {
 		t.Fatalf("decoding the v3 index: %v", err)
 	}
 	got := slices.Sorted(maps.Keys(index.Paths))
@@ -114,7 +124,7 @@ func TestIndexListsEveryGroupVersion(t *testing.T) {
 		t.Errorf("index paths mismatch (-want +got):\n%s", diff)
 	}
 	for key, entry := range index.Paths {
-		if want := "/openapi/v3/" + key + "?hash=" + d.v3[key].etag; entry.ServerRelativeURL != want {
+		if want := "/openapi/v3/" + key + "?hash=" + serializedDocs(t, d).v3[key].etag; entry.ServerRelativeURL != want {
 			t.Errorf("index[%q].serverRelativeURL = %q, want %q", key, entry.ServerRelativeURL, want)
 		}
 	}
@@ -306,7 +316,7 @@ func supportsQueryParamV2(doc *openapiv2.Document, gvk schema.GroupVersionKind, 
 
 func TestPatchOperations(t *testing.T) {
 	d := documents(t)
-	gnostic, err := openapiv2.ParseDocument(d.v2JSON.body)
+	gnostic, err := openapiv2.ParseDocument(serializedDocs(t, d).v2JSON.body)
 	if err != nil {
 		t.Fatalf("parsing v2 with gnostic: %v", err)
 	}
@@ -441,11 +451,11 @@ func TestDocumentsAreSelfContained(t *testing.T) {
 		walk(doc)
 	}
 	t.Run("v2", func(t *testing.T) {
-		check(t, d.v2JSON.body, "#/definitions/", setOf(maps.Keys(v2Doc(t, d).Definitions)))
+		check(t, serializedDocs(t, d).v2JSON.body, "#/definitions/", setOf(maps.Keys(v2Doc(t, d).Definitions)))
 	})
-	for key := range d.v3 {
+	for key := range serializedDocs(t, d).v3 {
 		t.Run("v3 "+key, func(t *testing.T) {
-			check(t, d.v3[key].body, "#/components/schemas/", setOf(maps.Keys(v3Doc(t, d, key).Components.Schemas)))
+			check(t, serializedDocs(t, d).v3[key].body, "#/components/schemas/", setOf(maps.Keys(v3Doc(t, d, key).Components.Schemas)))
 		})
 	}
 }
@@ -587,12 +597,12 @@ func TestNewIsDeterministic(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	etags := func(d *Documents) map[string]string {
-		proto, err := d.v2Proto()
+		proto, err := serializedDocs(t, d).v2Proto()
 		if err != nil {
 			t.Fatalf("building the v2 protobuf: %v", err)
 		}
-		out := map[string]string{"v2 json": d.v2JSON.etag, "v2 protobuf": proto.etag, "v3 index": d.v3Index.etag}
-		for k, v := range d.v3 {
+		out := map[string]string{"v2 json": serializedDocs(t, d).v2JSON.etag, "v2 protobuf": proto.etag, "v3 index": serializedDocs(t, d).v3Index.etag}
+		for k, v := range serializedDocs(t, d).v3 {
 			out["v3 "+k] = v.etag
 		}
 		return out
@@ -624,7 +634,11 @@ func TestNewRejectsUnknownResources(t *testing.T) {
 func BenchmarkNew(b *testing.B) {
 	res := servedResources()
 	for b.Loop() {
-		if _, err := New(res); err != nil {
+		d, err := New(res)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.serialized(); err != nil {
 			b.Fatal(err)
 		}
 	}

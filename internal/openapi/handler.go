@@ -35,15 +35,20 @@ func (d *Documents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	docs, err := d.serialized()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	path := r.URL.Path
 	switch {
 	case path == "/openapi/v2":
-		d.serveV2(w, r)
+		d.serveV2(w, r, docs)
 	case path == "/openapi/v3" || path == "/openapi/v3/":
-		d.serveJSON(w, r, d.v3Index)
+		d.serveJSON(w, r, docs.v3Index)
 	case strings.HasPrefix(path, "/openapi/v3/"):
 		key := strings.TrimPrefix(path, "/openapi/v3/")
-		doc, ok := d.v3[key]
+		doc, ok := docs.v3[key]
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -63,7 +68,7 @@ func (d *Documents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveV2 negotiates JSON or gnostic protobuf from the Accept header.
-func (d *Documents) serveV2(w http.ResponseWriter, r *http.Request) {
+func (d *Documents) serveV2(w http.ResponseWriter, r *http.Request, docs *serialized) {
 	w.Header().Add("Vary", "Accept")
 	accept := r.Header.Get("Accept")
 	if accept == "" {
@@ -72,7 +77,7 @@ func (d *Documents) serveV2(w http.ResponseWriter, r *http.Request) {
 	for _, c := range goautoneg.ParseAccept(accept) {
 		switch {
 		case c.Type == "application" && (c.SubType == subTypeProtobuf || c.SubType == subTypeProtobufDeprecated):
-			doc, err := d.v2Proto()
+			doc, err := docs.v2Proto()
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
@@ -80,7 +85,7 @@ func (d *Documents) serveV2(w http.ResponseWriter, r *http.Request) {
 			d.serve(w, r, doc, contentTypeProtobuf)
 			return
 		case (c.Type == "application" || c.Type == "*") && (c.SubType == "json" || c.SubType == "*"):
-			d.serve(w, r, d.v2JSON, contentTypeJSON)
+			d.serve(w, r, docs.v2JSON, contentTypeJSON)
 			return
 		}
 	}

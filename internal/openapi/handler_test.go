@@ -43,8 +43,8 @@ func body(t *testing.T, resp *http.Response) []byte {
 
 func TestServeHTTP(t *testing.T) {
 	d := documents(t)
-	batch := d.v3["apis/batch/v1"]
-	v2Proto, err := d.v2Proto()
+	batch := serializedDocs(t, d).v3["apis/batch/v1"]
+	v2Proto, err := serializedDocs(t, d).v2Proto()
 	if err != nil {
 		t.Fatalf("building the v2 protobuf: %v", err)
 	}
@@ -59,10 +59,10 @@ func TestServeHTTP(t *testing.T) {
 		wantHeaders map[string]string
 	}{
 		{name: "v2 JSON", target: "/openapi/v2", accept: "application/json",
-			wantStatus: 200, wantType: "application/json", wantBody: d.v2JSON.body,
-			wantHeaders: map[string]string{"ETag": strconv.Quote(d.v2JSON.etag)}},
+			wantStatus: 200, wantType: "application/json", wantBody: serializedDocs(t, d).v2JSON.body,
+			wantHeaders: map[string]string{"ETag": strconv.Quote(serializedDocs(t, d).v2JSON.etag)}},
 		{name: "v2 with no Accept is JSON", target: "/openapi/v2",
-			wantStatus: 200, wantType: "application/json", wantBody: d.v2JSON.body},
+			wantStatus: 200, wantType: "application/json", wantBody: serializedDocs(t, d).v2JSON.body},
 		{name: "v2 protobuf as kubectl 1.27 asks", target: "/openapi/v2", accept: acceptV2Protobuf,
 			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: v2Proto.body,
 			wantHeaders: map[string]string{"ETag": strconv.Quote(v2Proto.etag)}},
@@ -72,8 +72,8 @@ func TestServeHTTP(t *testing.T) {
 			wantStatus: 200, wantType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", wantBody: v2Proto.body},
 		{name: "v2 unacceptable", target: "/openapi/v2", accept: "text/html", wantStatus: 406},
 		{name: "v3 index", target: "/openapi/v3", accept: acceptV3Index,
-			wantStatus: 200, wantType: "application/json", wantBody: d.v3Index.body,
-			wantHeaders: map[string]string{"ETag": strconv.Quote(d.v3Index.etag), "Cache-Control": ""}},
+			wantStatus: 200, wantType: "application/json", wantBody: serializedDocs(t, d).v3Index.body,
+			wantHeaders: map[string]string{"ETag": strconv.Quote(serializedDocs(t, d).v3Index.etag), "Cache-Control": ""}},
 		{name: "v3 group version", target: "/openapi/v3/apis/batch/v1", accept: "application/json",
 			wantStatus: 200, wantType: "application/json", wantBody: batch.body,
 			wantHeaders: map[string]string{"ETag": strconv.Quote(batch.etag), "Cache-Control": ""}},
@@ -83,7 +83,7 @@ func TestServeHTTP(t *testing.T) {
 		{name: "v3 group version at an old hash redirects", target: "/openapi/v3/apis/batch/v1?hash=0123", accept: "application/json",
 			wantStatus: 301, wantHeaders: map[string]string{"Location": hashedURL("apis/batch/v1", batch.etag)}},
 		{name: "v3 core", target: "/openapi/v3/api/v1", accept: "application/json",
-			wantStatus: 200, wantType: "application/json", wantBody: d.v3["api/v1"].body},
+			wantStatus: 200, wantType: "application/json", wantBody: serializedDocs(t, d).v3["api/v1"].body},
 		{name: "v3 protobuf is not served", target: "/openapi/v3/apis/batch/v1", accept: "application/com.github.proto-openapi.spec.v3.v1.0+protobuf", wantStatus: 406},
 		{name: "HEAD", method: http.MethodHead, target: "/openapi/v3/apis/batch/v1",
 			wantStatus: 200, wantType: "application/json", wantBody: []byte{}},
@@ -136,7 +136,7 @@ func TestNotModified(t *testing.T) {
 		{"v2 protobuf", "/openapi/v2", acceptV2Protobuf},
 		{"v3 index", "/openapi/v3", acceptV3Index},
 		{"v3 group version", "/openapi/v3/apis/batch/v1", "application/json"},
-		{"v3 group version at its hash", hashedURL("api/v1", d.v3["api/v1"].etag), "application/json"},
+		{"v3 group version at its hash", hashedURL("api/v1", serializedDocs(t, d).v3["api/v1"].etag), "application/json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,8 +195,8 @@ func TestGzip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, d.v3["apis/batch/v1"].body) {
-		t.Errorf("gunzipped body: %d bytes, want the %d bytes of the document", len(got), len(d.v3["apis/batch/v1"].body))
+	if !bytes.Equal(got, serializedDocs(t, d).v3["apis/batch/v1"].body) {
+		t.Errorf("gunzipped body: %d bytes, want the %d bytes of the document", len(got), len(serializedDocs(t, d).v3["apis/batch/v1"].body))
 	}
 }
 
