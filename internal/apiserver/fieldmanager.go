@@ -117,11 +117,10 @@ func (f fieldManagers) update(req *request, live, obj runtime.Object) runtime.Ob
 // top-level fields whose comparison cannot change what it records: ignored,
 // which it filters out of what it records anyway (resetFields), and spec
 // or status when deeply equal in both (a field unchanged is neither
-// added, removed nor modified). The result is
-// the same, but a status write no longer walks the whole spec twice, nor a
-// finalizer patch the whole spec and status. Comparing the two objects was
-// most of the field manager's CPU, a third of the cost of a pod's status
-// write.
+// added, removed nor modified). The result is the same, but a status write
+// no longer walks the whole spec twice, nor a finalizer patch the whole
+// spec and status. Comparing the two objects was most of the field
+// manager's CPU, a third of the cost of a pod's status write.
 func updateManagedFields(fm *managedfields.FieldManager, ignored string, live, obj runtime.Object, manager string) runtime.Object {
 	liveCopy, objCopy, ok := comparedCopies(live, obj, ignored)
 	if !ok {

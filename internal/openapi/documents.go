@@ -99,11 +99,11 @@ func New(resources []Resource) (*Documents, error) {
 		return nil, err
 	}
 	info := &spec.Info{InfoProps: spec.InfoProps{Title: "Kubernetes", Version: kubeVersion(version.Info())}}
+	config := v3Config(n, info)
 	d := &Documents{modified: time.Now().UTC().Truncate(time.Second)}
-	d.serialized = sync.OnceValues(func() (*serialized, error) { return serialize(groups, n, info) })
+	d.serialized = sync.OnceValues(func() (*serialized, error) { return serialize(groups, n, info, config) })
 
 	// The schemas now: server-side apply's type converter needs them.
-	config := v3Config(n, info)
 	names := slices.Sorted(maps.Keys(config.Definitions))
 	if d.schemas, err = builder3.BuildOpenAPIDefinitionsForResources(config, names...); err != nil {
 		return nil, fmt.Errorf("building schemas: %w", err)
@@ -127,8 +127,9 @@ func v3Config(n *namer, info *spec.Info) *common.OpenAPIV3Config {
 	return config
 }
 
-// serialize builds and serializes every document of groups.
-func serialize(groups []routeGroup, n *namer, info *spec.Info) (*serialized, error) {
+// serialize builds and serializes every document of groups; config is
+// v3Config's, shared with the schemas.
+func serialize(groups []routeGroup, n *namer, info *spec.Info, config *common.OpenAPIV3Config) (*serialized, error) {
 	d := &serialized{v3: map[string]*document{}}
 
 	// Swagger 2.0: everything in one document.
@@ -174,7 +175,6 @@ func serialize(groups []routeGroup, n *namer, info *spec.Info) (*serialized, err
 
 	// OpenAPI 3.0: one document per group version (and per discovery URL),
 	// sharing one set of definitions.
-	config := v3Config(n, info)
 	index := indexDocument{Paths: map[string]indexEntry{}}
 	for _, g := range groups {
 		doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{g.paths}, config)
