@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +32,12 @@ const (
 // freshDiskSize is the file system's size: etcd's WAL segments and
 // snapshots of a 10,000-pod run, with room to spare.
 const freshDiskSize = 1 << 30
+
+// diskFlag registers -disk, where each run's on-disk state lives, with
+// the default def.
+func diskFlag(fs *flag.FlagSet, p *string, def string) {
+	fs.StringVar(p, "disk", def, "where each run's etcd data and pod logs live: fresh (a new ext4 file system on a loop device per run) or tmp (the temporary directory as it is)")
+}
 
 // validDisk checks a -disk value.
 func validDisk(kind string) error {

@@ -66,7 +66,7 @@ func runLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// tmp by default: a few pods create few directories, and an fsync on
 	// the loop device costs 0.1-0.2 ms more, which one-at-a-time latencies
 	// would show (a one-pod Job's p50 19-20 ms on tmp, 22-25 ms on fresh).
-	fs.StringVar(&f.disk, "disk", diskTmp, "where each run's etcd data and pod logs live: tmp (the temporary directory as it is) or fresh (a new ext4 file system on a loop device per run)")
+	diskFlag(fs, &f.disk, diskTmp)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -70,7 +70,7 @@ func parseSystemFlags(args []string, stderr io.Writer) (systemFlags, error) {
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the system runs (server, agent and the benchmark's watches share the process) to this `file`")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time budget of each system run")
 	fs.IntVar(&f.maxPods, "max-pods", 0, "the node's pods capacity (batchd server --max-pods); 0: kubelet's 110, or the parallelism if higher, as a user running that many pods on one big machine would set it")
-	fs.StringVar(&f.disk, "disk", diskFresh, "where each run's etcd data and pod logs live: fresh (a new ext4 file system on a loop device per run) or tmp (the temporary directory as it is)")
+	diskFlag(fs, &f.disk, diskFresh)
 	fs.BoolVar(&f.upstream, "upstream-batching", false, "the Job controller waits upstream's fixed 1 s after pod events instead of batchd's adaptive wait")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
