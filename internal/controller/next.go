@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 )
 
 // Item is how ProcessNext handles one kind of queue item.
@@ -19,6 +20,11 @@ type Item[K comparable] struct {
 	// After schedules that look, on the controller's clock or timers. nil:
 	// sync never asks for one.
 	After func(key K, d time.Duration)
+	// Clock, if set, is the clock Sync decides on: the delay After gets
+	// counts from when the sync began, not from when it returned, so the
+	// look is not late by the sync's own duration, nor never on a fake
+	// clock stepped while the sync ran.
+	Clock clock.PassiveClock
 }
 
 // ProcessNext takes one key off q, syncs it and files it back: after an
@@ -34,8 +40,16 @@ func ProcessNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitin
 	}
 	defer q.Done(key)
 	start := time.Now()
+	var began time.Time
+	if it.Clock != nil {
+		began = it.Clock.Now()
+	}
 	after, err := it.Sync(ctx, key)
 	if after > 0 && it.After != nil {
+		if it.Clock != nil {
+			// Zero or less fires at once.
+			after -= it.Clock.Since(began)
+		}
 		it.After(key, after)
 	}
 	log = log.With(it.Kind, key, "elapsed", time.Since(start))

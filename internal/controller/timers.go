@@ -34,6 +34,14 @@ func NewTimers(c clock.WithDelayedExecution, fire func(cache.ObjectName)) *Timer
 // After arranges for key to fire after d on the clock. A d of zero or less
 // fires at once, without waiting for a fake clock to be stepped.
 func (t *Timers) After(key cache.ObjectName, d time.Duration) {
+	t.At(key, t.clock.Now().Add(d))
+}
+
+// At arranges for key to fire at time at on the clock, at once if that
+// time has come: a deadline decided on a clock reading fires when due
+// even if the clock moved on before the timer was set.
+func (t *Timers) At(key cache.ObjectName, at time.Time) {
+	d := at.Sub(t.clock.Now())
 	if d <= 0 {
 		t.Forget(key)
 		t.fire(key)
@@ -44,7 +52,6 @@ func (t *Timers) After(key cache.ObjectName, d time.Duration) {
 	if t.stopped {
 		return
 	}
-	at := t.clock.Now().Add(d)
 	if p, ok := t.pending[key]; ok {
 		if !p.at.After(at) {
 			return

@@ -167,7 +167,7 @@ func (c *Controller) Run(ctx context.Context) error {
 // controller's clock.
 func (c *Controller) next(ctx context.Context) bool {
 	return controller.ProcessNext(ctx, c.queue, c.log, controller.Item[cache.ObjectName]{
-		Kind: "cronjob", Sync: c.sync, After: c.timers.After,
+		Kind: "cronjob", Sync: c.sync, After: c.timers.After, Clock: c.clock,
 	})
 }
 
@@ -199,7 +199,8 @@ func (c *Controller) updateCronJob(oldObj, newObj any) {
 		c.record(cj, warning(reasonUnparseableOnUpdate, fmt.Sprintf(msgUnparseableOnUpdate, cj.Spec.Schedule)))
 		return
 	}
-	c.timers.After(key, requeueAfter(cj, c.clock.Now(), sched))
+	now := c.clock.Now()
+	c.timers.At(key, now.Add(requeueAfter(cj, now, sched)))
 }
 
 func (c *Controller) deleteCronJob(obj any) {

@@ -127,7 +127,7 @@ func (c *Controller) enqueue(obj any) {
 
 func (c *Controller) next(ctx context.Context) bool {
 	return controller.ProcessNext(ctx, c.queue, c.log, controller.Item[cache.ObjectName]{
-		Kind: "job", Sync: c.sync, After: c.timers.After,
+		Kind: "job", Sync: c.sync, After: c.timers.After, Clock: c.clock,
 	})
 }
 
