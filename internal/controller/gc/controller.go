@@ -54,6 +54,11 @@ type Config struct {
 	// Workers is how many objects are checked at once, and how many owners
 	// orphaned at once. 0: 20, as upstream.
 	Workers int
+	// Shared are informers the process already runs, by resource: the
+	// collector registers on them instead of watching those resources'
+	// metadata a second time (upstream's collector shares the controller
+	// manager's informers too). It only reads their objects.
+	Shared map[schema.GroupVersionResource]cache.SharedIndexInformer
 }
 
 // Controller is the garbage collector.
@@ -62,6 +67,7 @@ type Controller struct {
 	discovery discovery.DiscoveryInterfaceWithContext
 	log       *slog.Logger
 	workers   int
+	shared    map[schema.GroupVersionResource]cache.SharedIndexInformer
 
 	graph *graph
 	// changes carries informer and virtual events to the one goroutine that
@@ -95,6 +101,7 @@ func New(cfg Config) (*Controller, error) {
 		discovery: discovery.ToDiscoveryInterfaceWithContext(cfg.Discovery),
 		log:       cfg.Log,
 		workers:   cfg.Workers,
+		shared:    cfg.Shared,
 		graph:     newGraph(),
 		absent:    lru.New(absentOwners),
 	}
@@ -134,7 +141,11 @@ func (c *Controller) Run(ctx context.Context) error {
 	factory := metadatainformer.NewSharedInformerFactoryWithOptions(c.metadata, informerResync, metadatainformer.WithTransform(shared.DropManagedFields))
 	var synced []cache.InformerSynced
 	for _, r := range rs.watched {
-		reg, err := factory.ForResource(r.gvr).Informer().AddEventHandler(c.handler(r.gvk()))
+		inf := c.shared[r.gvr]
+		if inf == nil {
+			inf = factory.ForResource(r.gvr).Informer()
+		}
+		reg, err := inf.AddEventHandler(c.handler(r.gvk()))
 		if err != nil {
 			return fmt.Errorf("gc controller: registering %s handler: %w", r.gvr, err)
 		}
