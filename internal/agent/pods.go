@@ -271,7 +271,7 @@ func (w *worker) runPod(ctx context.Context, outer *sync.WaitGroup) {
 		// A pod adopted from a previous agent has its token already.
 		path := filepath.Join(w.a.serviceAccountDir(pod), tokenFileName)
 		if _, err := os.Stat(path); err == nil {
-			w.keepTokenFresh(pod, path)
+			w.keepTokenFresh(pod, path, time.Time{})
 		}
 	}
 	done := make(chan struct{})

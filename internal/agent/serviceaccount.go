@@ -133,10 +133,11 @@ func (a *Agent) serviceAccountMount(ctx context.Context, pod *corev1.Pod, c *cor
 // that the pod's worker keeps it so.
 func (a *Agent) ensureToken(ctx context.Context, pod *corev1.Pod, dir string) error {
 	path := filepath.Join(dir, tokenFileName)
-	if !a.tokenFresh(path) {
+	due, fresh := a.tokenFresh(path)
+	if !fresh {
 		ctx, cancel := context.WithTimeout(ctx, accountWait+tokenRequestTimeout)
 		defer cancel()
-		token, err := a.requestToken(ctx, pod, true)
+		tok, err := a.requestToken(ctx, pod, true)
 		if errors.Is(err, errNoTokenAPI) {
 			a.log.Warn("The API server issues no service account tokens: the pod gets none", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 			_ = os.Remove(path)
@@ -145,25 +146,30 @@ func (a *Agent) ensureToken(ctx context.Context, pod *corev1.Pod, dir string) er
 		if err != nil {
 			return err
 		}
-		if err := writeToken(path, token); err != nil {
+		if err := writeToken(path, tok.value); err != nil {
 			return err
 		}
+		due = refreshAt(tok.iat, tok.exp)
 	}
 	if w := a.workerOf(pod.UID); w != nil {
-		w.keepTokenFresh(pod, path)
+		w.keepTokenFresh(pod, path, due)
 	}
 	return nil
 }
 
-// tokenFresh reports whether the token at path exists and is not due for
-// a refresh.
-func (a *Agent) tokenFresh(path string) bool {
+// tokenFresh reports when the token at path is due for a refresh, and
+// whether it exists and is not due yet.
+func (a *Agent) tokenFresh(path string) (due time.Time, fresh bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	iat, exp, ok := tokenTimes(string(b))
-	return ok && a.clock.Now().Before(refreshAt(iat, exp))
+	if !ok {
+		return time.Time{}, false
+	}
+	due = refreshAt(iat, exp)
+	return due, a.clock.Now().Before(due)
 }
 
 // workerOf returns the worker running the pod, if any.
@@ -173,10 +179,16 @@ func (a *Agent) workerOf(uid types.UID) *worker {
 	return a.workers[uid]
 }
 
+// issuedToken is a token with when it was issued and when it expires.
+type issuedToken struct {
+	value    string
+	iat, exp time.Time
+}
+
 // requestToken asks the API server for the pod's token. With wait, a
 // service account the agent has not seen yet is waited for (up to
 // accountWait), unless the pod is deleted in the meantime.
-func (a *Agent) requestToken(ctx context.Context, pod *corev1.Pod, wait bool) (string, error) {
+func (a *Agent) requestToken(ctx context.Context, pod *corev1.Pod, wait bool) (issuedToken, error) {
 	name := pod.Spec.ServiceAccountName
 	if name == "" {
 		name = "default"
@@ -186,7 +198,7 @@ func (a *Agent) requestToken(ctx context.Context, pod *corev1.Pod, wait bool) (s
 		err := a.awaitServiceAccount(waitCtx, pod, name)
 		cancel()
 		if err != nil && ctx.Err() != nil {
-			return "", err
+			return issuedToken{}, err
 		}
 		// On timeout, ask anyway: the server's answer is the error.
 	}
@@ -200,14 +212,27 @@ func (a *Agent) requestToken(ctx context.Context, pod *corev1.Pod, wait bool) (s
 	}, metav1.CreateOptions{})
 	if err != nil {
 		if noTokenAPI(err) {
-			return "", fmt.Errorf("%w: %w", errNoTokenAPI, err)
+			return issuedToken{}, fmt.Errorf("%w: %w", errNoTokenAPI, err)
 		}
-		return "", err
+		return issuedToken{}, err
 	}
 	if tr.Status.Token == "" {
-		return "", errors.New("the TokenRequest's answer holds no token")
+		return issuedToken{}, errors.New("the TokenRequest's answer holds no token")
 	}
-	return tr.Status.Token, nil
+	tok := issuedToken{value: tr.Status.Token}
+	if secs := tr.Spec.ExpirationSeconds; secs != nil && !tr.Status.ExpirationTimestamp.IsZero() {
+		// As kubelet's token manager times it: from the answer, without
+		// decoding the token (its JSON claims cost more CPU than the rest
+		// of a pod's token handling together).
+		tok.exp = tr.Status.ExpirationTimestamp.Time
+		tok.iat = tok.exp.Add(-time.Duration(*secs) * time.Second)
+	} else if iat, exp, ok := tokenTimes(tok.value); ok {
+		tok.iat, tok.exp = iat, exp
+	} else {
+		tok.iat = a.clock.Now()
+		tok.exp = tok.iat.Add(tokenExpirationSeconds * time.Second)
+	}
+	return tok, nil
 }
 
 // awaitServiceAccount waits until the agent's service account cache holds
@@ -253,8 +278,9 @@ func (a *Agent) failedMount(pod *corev1.Pod, err error) {
 
 // keepTokenFresh starts the pod's token refresher once, under the
 // worker's pod context (see runPod); it ends when the worker stops running
-// the pod.
-func (w *worker) keepTokenFresh(pod *corev1.Pod, path string) {
+// the pod. due is when the token at path needs replacing; zero: read it
+// from the token.
+func (w *worker) keepTokenFresh(pod *corev1.Pod, path string, due time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.refreshing || w.podCtx == nil || w.podCtx.Err() != nil {
@@ -262,22 +288,21 @@ func (w *worker) keepTokenFresh(pod *corev1.Pod, path string) {
 	}
 	w.refreshing = true
 	ctx := w.podCtx
-	w.podWG.Go(func() { w.a.refreshToken(ctx, pod, path) })
+	w.podWG.Go(func() { w.a.refreshToken(ctx, pod, path, due) })
 }
 
-// refreshToken replaces the token at path when it is due (refreshAt), until
-// ctx ends; failures are retried with backoff and reported as events.
+// refreshToken replaces the token at path when it is due (at due, or if
+// zero when its own times say: refreshAt), until ctx ends; failures are retried with backoff and reported as events.
 // After the first refresh, the next is timed from when the agent got the
 // token (80% of its lifetime later), so that a clock ahead of the API
 // server's does not make it ask again and again.
-func (a *Agent) refreshToken(ctx context.Context, pod *corev1.Pod, path string) {
+func (a *Agent) refreshToken(ctx context.Context, pod *corev1.Pod, path string, due time.Time) {
 	log := a.log.With("pod", pod.Namespace+"/"+pod.Name)
-	var delay, retry time.Duration
-	if b, err := os.ReadFile(path); err == nil {
-		if iat, exp, ok := tokenTimes(string(b)); ok {
-			delay = max(refreshAt(iat, exp).Sub(a.clock.Now()), 0)
-		}
+	if due.IsZero() {
+		due, _ = a.tokenFresh(path)
 	}
+	var retry time.Duration
+	delay := max(due.Sub(a.clock.Now()), 0)
 	for {
 		t := a.clock.NewTimer(delay)
 		select {
@@ -286,19 +311,16 @@ func (a *Agent) refreshToken(ctx context.Context, pod *corev1.Pod, path string) 
 			return
 		case <-t.C():
 		}
-		token, err := a.requestToken(ctx, pod, false)
+		tok, err := a.requestToken(ctx, pod, false)
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
-			err = writeToken(path, token)
+			err = writeToken(path, tok.value)
 		}
 		if err == nil {
 			retry = 0
-			delay = tokenExpirationSeconds * time.Second * 8 / 10
-			if iat, exp, ok := tokenTimes(token); ok {
-				delay = refreshAt(iat, exp).Sub(iat)
-			}
+			delay = refreshAt(tok.iat, tok.exp).Sub(tok.iat)
 			continue
 		}
 		if errors.Is(err, errNoTokenAPI) {
