@@ -10,7 +10,8 @@
 // StartContainer writes the container's spec into its state directory
 // (the helper's part in a file of its own, which the helper decodes
 // without encoding/json), creates its cgroups with their limits, and
-// starts the batchd-pod helper (package podinit) with clone flags,
+// starts the batchd-pod helper (package podinit, or its C twin, package
+// native, in a cgo build) with clone flags,
 // detached into its own session. The helper is PID 1 of the new PID
 // namespace: it builds the mount view
 // (volumes bind-mounted at their mountPath; where a mountPath or the

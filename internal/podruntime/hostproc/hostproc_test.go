@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == agentArg {
 		os.Exit(agentMain(os.Args[2:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(cHelperDir())
+	os.Exit(code)
 }
 
 // agentArg runs the test binary as a short-lived "agent": it starts a pod
@@ -44,9 +46,8 @@ func TestMain(m *testing.M) {
 const agentArg = "hostproc-test-agent"
 
 func agentMain(args []string) int {
-	stateDir, parent, gate := args[0], args[1], args[2]
-	exe, _ := os.Executable()
-	rt, err := hostproc.New(hostproc.Config{StateDir: stateDir, HelperPath: exe, CgroupParent: parent})
+	stateDir, parent, gate, helperPath := args[0], args[1], args[2], args[3]
+	rt, err := hostproc.New(hostproc.Config{StateDir: stateDir, HelperPath: helperPath, CgroupParent: parent})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -74,16 +75,12 @@ func cgroupParent(root string) string {
 	return fmt.Sprintf("batchd-test-%08x", h.Sum32())
 }
 
-func newRuntime(t *testing.T, root string, mode hostproc.CgroupMode) *hostproc.Runtime {
+func newRuntime(t *testing.T, h helper, root string, mode hostproc.CgroupMode) *hostproc.Runtime {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	parent := cgroupParent(root)
 	rt, err := hostproc.New(hostproc.Config{
 		StateDir:     root,
-		HelperPath:   exe,
+		HelperPath:   h.path(t),
 		Cgroups:      mode,
 		CgroupParent: parent,
 		Log:          slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -121,13 +118,23 @@ func removeCgroupParent(parent string) {
 // when hostproc cannot run here.
 func requirePrivileges(t *testing.T) {
 	t.Helper()
-	newRuntime(t, t.TempDir(), hostproc.CgroupsNone)
+	newRuntime(t, helpers[0], t.TempDir(), hostproc.CgroupsNone)
+}
+
+// forEachHelper runs fn as a subtest per helper.
+func forEachHelper(t *testing.T, fn func(t *testing.T, h helper)) {
+	for _, h := range helpers {
+		t.Run(h.name, func(t *testing.T) { fn(t, h) })
+	}
 }
 
 func TestConformance(t *testing.T) {
 	requirePrivileges(t)
-	podruntimetest.Run(t, func(t *testing.T, root string) podruntime.Runtime {
-		return newRuntime(t, root, hostproc.CgroupsAuto)
+	forEachHelper(t, func(t *testing.T, h helper) {
+		h.path(t) // skip before the suite's setup if it cannot be built
+		podruntimetest.Run(t, func(t *testing.T, root string) podruntime.Runtime {
+			return newRuntime(t, h, root, hostproc.CgroupsAuto)
+		})
 	})
 }
 
@@ -135,12 +142,15 @@ func TestConformance(t *testing.T) {
 // cgroups, and the runtime says what it does not enforce.
 func TestConformanceWithoutCgroups(t *testing.T) {
 	requirePrivileges(t)
-	podruntimetest.Run(t, func(t *testing.T, root string) podruntime.Runtime {
-		rt := newRuntime(t, root, hostproc.CgroupsNone)
-		if c := rt.Capabilities(); c.MemoryLimit || c.CPULimit || c.PIDsLimit || len(c.Warnings) == 0 {
-			t.Errorf("Capabilities without cgroups = %+v, want nothing enforced and a warning", c)
-		}
-		return rt
+	forEachHelper(t, func(t *testing.T, h helper) {
+		h.path(t)
+		podruntimetest.Run(t, func(t *testing.T, root string) podruntime.Runtime {
+			rt := newRuntime(t, h, root, hostproc.CgroupsNone)
+			if c := rt.Capabilities(); c.MemoryLimit || c.CPULimit || c.PIDsLimit || len(c.Warnings) == 0 {
+				t.Errorf("Capabilities without cgroups = %+v, want nothing enforced and a warning", c)
+			}
+			return rt
+		})
 	})
 }
 
@@ -164,9 +174,11 @@ func ownCgroup(t *testing.T, ctl string) string {
 // to, that only the command (not the helper) is in the container's
 // cgroups, and that RemovePod removes them. It needs cgroup v1
 // controllers, as on the machine runtime.md describes.
-func TestCgroupLimits(t *testing.T) {
+func TestCgroupLimits(t *testing.T) { forEachHelper(t, testCgroupLimits) }
+
+func testCgroupLimits(t *testing.T, h helper) {
 	root := t.TempDir()
-	rt := newRuntime(t, root, hostproc.CgroupsV1)
+	rt := newRuntime(t, h, root, hostproc.CgroupsV1)
 	c := rt.Capabilities()
 	if !c.MemoryLimit || !c.CPULimit || !c.PIDsLimit {
 		t.Skipf("cgroup v1 memory, cpu and pids controllers not all usable: %v", c.Warnings)
@@ -241,9 +253,11 @@ func TestCgroupLimits(t *testing.T) {
 // cgroup of its own (for the OOM counter) but none in the v1 cpu and pids
 // hierarchies, where the command runs in the shared parent cgroup (and
 // its helper does not), and RemovePod leaves no cgroup behind.
-func TestCgroupsWithoutLimits(t *testing.T) {
+func TestCgroupsWithoutLimits(t *testing.T) { forEachHelper(t, testCgroupsWithoutLimits) }
+
+func testCgroupsWithoutLimits(t *testing.T, h helper) {
 	root := t.TempDir()
-	rt := newRuntime(t, root, hostproc.CgroupsV1)
+	rt := newRuntime(t, h, root, hostproc.CgroupsV1)
 	c := rt.Capabilities()
 	if !c.MemoryLimit || !c.CPULimit || !c.PIDsLimit {
 		t.Skipf("cgroup v1 memory, cpu and pids controllers not all usable: %v", c.Warnings)
@@ -296,15 +310,17 @@ func TestCgroupsWithoutLimits(t *testing.T) {
 // TestReattachAfterAgentExit: the process that started a container exits
 // (its helpers are reparented); a Runtime in another process lists the
 // container as running, waits for it and gets its exit code and logs.
-func TestReattachAfterAgentExit(t *testing.T) {
+func TestReattachAfterAgentExit(t *testing.T) { forEachHelper(t, testReattachAfterAgentExit) }
+
+func testReattachAfterAgentExit(t *testing.T, h helper) {
 	root := t.TempDir()
 	gate := filepath.Join(t.TempDir(), "gate")
-	rt := newRuntime(t, root, hostproc.CgroupsAuto)
+	rt := newRuntime(t, h, root, hostproc.CgroupsAuto)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(t.Context(), exe, agentArg, root, cgroupParent(root), gate).Output()
+	out, err := exec.CommandContext(t.Context(), exe, agentArg, root, cgroupParent(root), gate, h.path(t)).Output()
 	if err != nil {
 		t.Fatalf("agent process: %v", err)
 	}
@@ -343,9 +359,13 @@ func TestReattachAfterAgentExit(t *testing.T) {
 // machine of runtime.md, v2 has no controllers.)
 func TestCgroupModes(t *testing.T) {
 	requirePrivileges(t)
+	forEachHelper(t, testCgroupModes)
+}
+
+func testCgroupModes(t *testing.T, h helper) {
 	for _, mode := range []hostproc.CgroupMode{hostproc.CgroupsAuto, hostproc.CgroupsV1, hostproc.CgroupsV2, hostproc.CgroupsNone} {
 		t.Run("mode "+cmp.Or(string(mode), "auto"), func(t *testing.T) {
-			rt := newRuntime(t, t.TempDir(), mode)
+			rt := newRuntime(t, h, t.TempDir(), mode)
 			c := rt.Capabilities()
 			t.Logf("capabilities: %+v", c)
 			if (!c.MemoryLimit || !c.CPULimit || !c.PIDsLimit) && len(c.Warnings) == 0 {

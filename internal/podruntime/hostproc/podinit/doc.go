@@ -35,6 +35,13 @@
 // (cgroups.go), and a kill of the whole namespace when nothing is left
 // in it.
 //
+// The helper has two implementations: this package, and package native,
+// the same helper in C that cmd/batchd-pod runs when built with cgo (a
+// Go program's runtime start and exit alone cost about a millisecond of
+// CPU per container). This package is the reference: a change to what
+// the helper does, or to a file format, is made in both, and hostproc's
+// tests run every case against both helpers.
+//
 // The package owns that process and the file formats it shares with
 // hostproc ([Spec] in [InitFile], [Running], [Exit], [ExecRequest],
 // [ExecResponse]). It does not own cgroup creation or limits, state

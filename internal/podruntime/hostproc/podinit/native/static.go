@@ -1,0 +1,15 @@
+//go:build !batchd_dynamic
+
+package native
+
+// The helper is linked statically: a dynamically linked one pays the
+// dynamic loader on every container start (0.3 ms of CPU per pod in
+// `bench system`, a fifth of a pod's processes). Building it needs glibc's
+// static library (Debian's libc6-dev has it; Fedora's is glibc-static);
+// without it, build with -tags batchd_dynamic (`make build` checks), or
+// CGO_ENABLED=0 for the Go helper.
+
+/*
+#cgo LDFLAGS: -static
+*/
+import "C"
