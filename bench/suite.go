@@ -316,12 +316,17 @@ func buildBinaries(ctx context.Context, dir string, withBatchd bool, progress io
 	}
 	b := &binaries{dir: tmp, batchd: filepath.Join(tmp, "batchd"), helper: filepath.Join(tmp, "batchd-pod"), temp: true}
 	start := time.Now()
-	targets := []struct{ out, pkg string }{{b.helper, "./cmd/batchd-pod"}}
+	type target struct {
+		out, pkg string
+		tags     []string
+	}
+	targets := []target{{b.helper, "./cmd/batchd-pod", helperTags()}}
 	if withBatchd {
-		targets = append(targets, struct{ out, pkg string }{b.batchd, "./cmd/batchd"})
+		targets = append(targets, target{b.batchd, "./cmd/batchd", nil})
 	}
 	for _, t := range targets {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", t.out, t.pkg)
+		args := append([]string{"build", "-trimpath", "-ldflags=-s -w"}, t.tags...)
+		cmd := exec.CommandContext(ctx, "go", append(args, "-o", t.out, t.pkg)...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.remove()
@@ -330,6 +335,21 @@ func buildBinaries(ctx context.Context, dir string, withBatchd bool, progress io
 	}
 	logf(progress, "built %d binaries in %s in %v", len(targets), tmp, time.Since(start).Round(100*time.Millisecond))
 	return b, nil
+}
+
+// helperTags are the build tags `make build` gives batchd-pod: its C
+// helper links statically where the C compiler finds glibc's static
+// library, else dynamically (package native).
+func helperTags() []string {
+	out, err := exec.Command("cc", "-print-file-name=libc.a").Output()
+	p := strings.TrimSpace(string(out))
+	if err != nil || !filepath.IsAbs(p) {
+		return []string{"-tags", "batchd_dynamic"}
+	}
+	if _, err := os.Stat(p); err != nil {
+		return []string{"-tags", "batchd_dynamic"}
+	}
+	return nil
 }
 
 func (b *binaries) remove() {
