@@ -58,6 +58,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	quick := fs.Bool("quick", false, "small sizes and single runs: a smoke run of a few minutes, not a measurement")
 	only := fs.String("only", "", "comma-separated scenarios to run (default: all): system, system-large, startup, run-hello, api, cron, latency")
 	bin := fs.String("bin", "", "`dir`ectory holding a built batchd and batchd-pod (default: go build them once into a temporary directory)")
+	pause := fs.Duration("pause", 15*time.Second, "idle time between scenarios, so that one's aftermath (freed memory, deleted data directories written back) is not measured in the next")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: go run ./bench all [flags]\n\n"+
 			"Runs the scenarios of issue #8, each as a subprocess of this command (so that\n"+
@@ -116,7 +117,13 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		binDir = bins.dir
 	}
 	var failed []string
-	for _, s := range scenarios {
+	for i, s := range scenarios {
+		if i > 0 && *pause > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(*pause):
+			}
+		}
 		if ctx.Err() != nil {
 			break
 		}

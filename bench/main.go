@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	go run ./bench all [-json FILE] [-quick] [-only LIST] [-bin DIR]
+//	go run ./bench all [-json FILE] [-quick] [-only LIST] [-bin DIR] [-pause D]
 //	go run ./bench system [-completions 1000] [-parallelism 100] [-runs 3] [-baselines exec,ns,helper] [-cpuprofile FILE]
 //	go run ./bench startup [-runs 5] [-pods 100000] [-agent auto|on|off]
 //	go run ./bench run-hello [-runs 5]
