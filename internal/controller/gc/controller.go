@@ -146,6 +146,11 @@ func (c *Controller) Run(ctx context.Context) error {
 			inf = factory.ForResource(r.gvr).Informer()
 		}
 		reg, err := inf.AddEventHandler(c.handler(r.gvk()))
+		if err != nil && ctx.Err() != nil {
+			// A shared informer stops with the process: ctx ended while
+			// the collector was still starting.
+			return fmt.Errorf("gc controller: %w", ctx.Err())
+		}
 		if err != nil {
 			return fmt.Errorf("gc controller: registering %s handler: %w", r.gvr, err)
 		}
