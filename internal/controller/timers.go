@@ -47,22 +47,32 @@ func (t *Timers) At(key cache.ObjectName, at time.Time) {
 		t.fire(key)
 		return
 	}
+	if t.set(key, at) {
+		t.fire(key)
+	}
+}
+
+// set starts key's timer for at. It reports whether the clock has passed
+// at (a fake clock stepped since At read it, or a long pause), in which
+// case it sets none and key must fire now.
+func (t *Timers) set(key cache.ObjectName, at time.Time) (late bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
-		return
+		return false
 	}
 	if p, ok := t.pending[key]; ok {
 		if !p.at.After(at) {
-			return
+			return false
 		}
 		p.timer.Stop()
+		delete(t.pending, key)
 	}
 	var timer clock.Timer
 	// A fake clock runs the callback while holding its own lock, and After
 	// asks the clock for the time while holding t.mu: taking t.mu in the
 	// callback itself could deadlock, so it hands over to a goroutine.
-	timer = t.clock.AfterFunc(d, func() {
+	callback := func() {
 		go func() {
 			t.mu.Lock()
 			if p, ok := t.pending[key]; ok && p.timer == timer {
@@ -74,9 +84,31 @@ func (t *Timers) At(key cache.ObjectName, at time.Time) {
 				t.fire(key)
 			}
 		}()
-	})
+	}
+	// The clock sets a timer d from its own reading of the time, which
+	// may be later than the one d was measured from: a fake clock stepped
+	// in between would fire it late by the step. A timer set while the
+	// clock moved (more than a real clock does in the meantime) is set
+	// again.
+	for {
+		now := t.clock.Now()
+		if !now.Before(at) {
+			return true
+		}
+		timer = t.clock.AfterFunc(at.Sub(now), callback)
+		if t.clock.Since(now) < clockSlack {
+			break
+		}
+		timer.Stop()
+	}
 	t.pending[key] = pending{at: at, timer: timer}
+	return false
 }
+
+// clockSlack is how far a clock may move while a timer is set without it
+// being set again: far more than a real clock moves in the meantime, far
+// less than a test steps a fake one.
+const clockSlack = 10 * time.Millisecond
 
 // Forget stops key's pending timer, if any.
 func (t *Timers) Forget(key cache.ObjectName) {

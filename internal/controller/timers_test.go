@@ -68,3 +68,73 @@ func waitFor(t *testing.T, got func() []string, want []string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// steppingClock is a fake clock that another goroutine steps right after
+// a chosen reading: the test's clock step landing between At's reading
+// of the time and the timer it sets.
+type steppingClock struct {
+	*testingclock.FakeClock
+	mu     sync.Mutex
+	reads  int
+	stepAt int // the reading after which the clock moves
+	step   time.Duration
+}
+
+func (c *steppingClock) Now() time.Time {
+	now := c.FakeClock.Now()
+	c.mu.Lock()
+	c.reads++
+	move := c.reads == c.stepAt
+	c.mu.Unlock()
+	if move {
+		c.Step(c.step)
+	}
+	return now
+}
+
+// TestTimersAtWhenTheClockMovesMeanwhile: a deadline that passes between
+// At's reading of the clock and the timer it sets fires at once, not a
+// step late (the cronjob tests' TestAllow waited forever for a Job that
+// way, once in CI).
+func TestTimersAtWhenTheClockMovesMeanwhile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		step time.Duration // after At's first reading
+		want []string
+	}{
+		{"the clock passes the deadline", 20 * time.Second, []string{"a"}},
+		{"the clock reaches the deadline", 10 * time.Second, []string{"a"}},
+		{"the clock stays short of it", 5 * time.Second, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			c := &steppingClock{FakeClock: testingclock.NewFakeClock(start), stepAt: 1, step: tc.step}
+			var mu sync.Mutex
+			var fired []string
+			tm := NewTimers(c, func(k cache.ObjectName) {
+				mu.Lock()
+				defer mu.Unlock()
+				fired = append(fired, k.Name)
+			})
+			got := func() []string {
+				mu.Lock()
+				defer mu.Unlock()
+				return slices.Clone(fired)
+			}
+			tm.At(cache.ObjectName{Name: "a"}, start.Add(10*time.Second))
+			if tc.want != nil {
+				waitFor(t, got, tc.want)
+				if n := tm.Len(); n != 0 {
+					t.Errorf("pending after firing = %d, want 0", n)
+				}
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+			if g := got(); len(g) != 0 {
+				t.Fatalf("fired %v before the deadline", g)
+			}
+			c.FakeClock.Step(5 * time.Second) // now at the deadline
+			waitFor(t, got, []string{"a"})
+		})
+	}
+}
