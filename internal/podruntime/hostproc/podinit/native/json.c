@@ -18,7 +18,7 @@
 
 #include "podinit.h"
 
-enum { J_BAD = -1, J_MORE = 0, J_OK = 1 };
+enum { J_BAD = -1, J_MORE = 0, J_OK = 1, J_NEXT = 2 };
 
 struct parser {
 	const char *p;
@@ -228,6 +228,23 @@ static int num(struct parser *ps, bool *integer)
 	return J_OK;
 }
 
+/* after_element reads what follows an array element or object member:
+ * the container's close (J_OK), or a comma and the whitespace after it
+ * (J_NEXT: another element follows). */
+static int after_element(struct parser *ps, char close)
+{
+	ws(ps);
+	if (ps->i == ps->n)
+		return J_MORE;
+	char c = ps->p[ps->i++];
+	if (c == close)
+		return J_OK;
+	if (c != ',')
+		return J_BAD;
+	ws(ps);
+	return ps->i == ps->n ? J_MORE : J_NEXT;
+}
+
 static int value(struct parser *ps, int depth);
 
 /* skip_container parses an array or object whose contents are unused. */
@@ -259,17 +276,8 @@ static int skip_container(struct parser *ps, int depth)
 		}
 		if ((rc = value(ps, depth + 1)) != J_OK)
 			return rc;
-		ws(ps);
-		if (ps->i == ps->n)
-			return J_MORE;
-		char c = ps->p[ps->i++];
-		if (c == close)
-			return J_OK;
-		if (c != ',')
-			return J_BAD;
-		ws(ps);
-		if (ps->i == ps->n)
-			return J_MORE;
+		if ((rc = after_element(ps, close)) != J_NEXT)
+			return rc;
 	}
 }
 
@@ -340,17 +348,8 @@ static int command(struct parser *ps, struct exec_request *r)
 		r->lens[r->ncommand] = s.len;
 		r->command[r->ncommand++] = s.p;
 		r->command[r->ncommand] = NULL;
-		ws(ps);
-		if (ps->i == ps->n)
-			return J_MORE;
-		char c = ps->p[ps->i++];
-		if (c == ']')
-			return J_OK;
-		if (c != ',')
-			return J_BAD;
-		ws(ps);
-		if (ps->i == ps->n)
-			return J_MORE;
+		if ((rc = after_element(ps, ']')) != J_NEXT)
+			return rc;
 	}
 }
 
@@ -429,17 +428,8 @@ int json_exec_request(const char *p, size_t n, struct exec_request *r)
 		buf_free(&key);
 		if (rc != J_OK)
 			return rc;
-		ws(&ps);
-		if (ps.i == n)
-			return J_MORE;
-		char c = p[ps.i++];
-		if (c == '}')
-			return J_OK;
-		if (c != ',')
-			return J_BAD;
-		ws(&ps);
-		if (ps.i == n)
-			return J_MORE;
+		if ((rc = after_element(&ps, '}')) != J_NEXT)
+			return rc;
 	}
 }
 
