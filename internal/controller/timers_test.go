@@ -12,18 +12,7 @@ import (
 
 func TestTimers(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	var mu sync.Mutex
-	var fired []string
-	fire := func(k cache.ObjectName) {
-		mu.Lock()
-		defer mu.Unlock()
-		fired = append(fired, k.Name)
-	}
-	got := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(fired)
-	}
+	fire, got := recorder()
 	tm := NewTimers(fc, fire)
 	a, b := cache.ObjectName{Name: "a"}, cache.ObjectName{Name: "b"}
 
@@ -56,6 +45,24 @@ func TestTimers(t *testing.T) {
 	if g := got(); len(g) != 3 {
 		t.Errorf("fired after Forget and Stop: %v", g)
 	}
+}
+
+// recorder returns a fire function that records the keys it is called
+// with, and a function that returns them so far.
+func recorder() (fire func(cache.ObjectName), got func() []string) {
+	var mu sync.Mutex
+	var fired []string
+	fire = func(k cache.ObjectName) {
+		mu.Lock()
+		defer mu.Unlock()
+		fired = append(fired, k.Name)
+	}
+	got = func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(fired)
+	}
+	return fire, got
 }
 
 func waitFor(t *testing.T, got func() []string, want []string) {
@@ -109,18 +116,8 @@ func TestTimersAtWhenTheClockMovesMeanwhile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			c := &steppingClock{FakeClock: testingclock.NewFakeClock(start), stepAt: 1, step: tc.step}
-			var mu sync.Mutex
-			var fired []string
-			tm := NewTimers(c, func(k cache.ObjectName) {
-				mu.Lock()
-				defer mu.Unlock()
-				fired = append(fired, k.Name)
-			})
-			got := func() []string {
-				mu.Lock()
-				defer mu.Unlock()
-				return slices.Clone(fired)
-			}
+			fire, got := recorder()
+			tm := NewTimers(c, fire)
 			tm.At(cache.ObjectName{Name: "a"}, start.Add(10*time.Second))
 			if tc.want != nil {
 				waitFor(t, got, tc.want)
