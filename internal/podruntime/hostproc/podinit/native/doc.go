@@ -13,7 +13,10 @@
 // the machine of runtime.md, a static C program about 0.4 ms, and the
 // helper is started for every container. The package is linked with
 // -static (a dynamically linked binary pays the dynamic loader on every
-// start), so the C code uses no NSS function (getpwnam and the like).
+// start), so the C code uses no NSS function (getpwnam and the like),
+// and it builds with glibc or musl (internal/helperbuild picks; musl
+// starts 0.27 ms faster on a VM, where glibc's start-up CPUID queries
+// trap): nothing in it is glibc's alone, errno texts included (errno.c).
 //
 // The C code mirrors podinit file by file (init.c: start and supervise;
 // spec.c: InitFile and /proc/self/stat; mounts.c: private mounts, the

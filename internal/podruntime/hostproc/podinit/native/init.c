@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,13 +448,49 @@ int podinit_main(const char *dirpath)
 	return supervise(&c, err) < 0 ? 1 : 0;
 }
 
+#ifndef __GLIBC__
+extern char **environ;
+
 /*
- * The helper's entry point: an ELF constructor, which glibc runs before
- * main, that is before the Go runtime starts. Only "<helper> podinit
- * <dir>" is the helper; anything else returns to the Go program.
+ * initial_args finds argc and argv without glibc, whose constructors get
+ * them as arguments: other C libraries (musl) call constructors with
+ * none. At process start the stack holds argc, argv[0..argc-1], NULL,
+ * then the environment (the System V ABI's initial process stack), and
+ * environ still points at that environment while constructors run. Going
+ * down from the NULL that ends argv, the first word equal to the number
+ * of words passed is argc: argv's words are pointers, never small
+ * integers, so nothing below argc is ever read.
  */
+static int initial_args(char ***argv)
+{
+	char **envp = environ;
+	if (envp == NULL || envp[-1] != NULL)
+		return -1;
+	for (uintptr_t k = 0; k < 4096; k++) {
+		if ((uintptr_t)envp[-2 - (intptr_t)k] == k) {
+			*argv = envp - 1 - k;
+			return (int)k;
+		}
+	}
+	return -1;
+}
+#endif
+
+/*
+ * The helper's entry point: an ELF constructor, which the C library runs
+ * before main, that is before the Go runtime starts. Only "<helper>
+ * podinit <dir>" is the helper; anything else returns to the Go program.
+ */
+#ifdef __GLIBC__
 __attribute__((constructor)) static void podinit_ctor(int argc, char **argv, char **envp)
 {
+	(void)envp;
+#else
+__attribute__((constructor)) static void podinit_ctor(void)
+{
+	char **argv = NULL;
+	int argc = initial_args(&argv);
+#endif
 	if (argc != 3 || strcmp(argv[1], PODINIT_ARG) != 0)
 		return;
 	_exit(podinit_main(argv[2]));

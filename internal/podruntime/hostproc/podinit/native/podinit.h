@@ -37,7 +37,7 @@ int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fail_errno(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* wrap prefixes "<fmt>: " to the error already in err. */
 int wrap(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* errno_text is Go's syscall.Errno text: strerror, first letter lower. */
+/* errno_text is Go's syscall.Errno text (errno.c). */
 void errno_text(int e, char *out, size_t n);
 
 void *xmalloc(size_t n);

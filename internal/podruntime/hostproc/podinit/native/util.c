@@ -11,19 +11,6 @@
 
 #include "podinit.h"
 
-void errno_text(int e, char *out, size_t n)
-{
-	const char *s = strerrordesc_np(e);
-	if (s == NULL) {
-		snprintf(out, n, "errno %d", e);
-		return;
-	}
-	snprintf(out, n, "%s", s);
-	/* Go's table is strerror's text with the first letter lowered. */
-	if (out[0] >= 'A' && out[0] <= 'Z' && !(out[1] >= 'A' && out[1] <= 'Z'))
-		out[0] += 'a' - 'A';
-}
-
 /* set_joined writes "<a>: <b>" to err; a message too long keeps its
  * start. */
 static void set_joined(char *err, const char *a, const char *b)
