@@ -1,14 +1,11 @@
 # Thin wrappers; each target calls a script in hack/ or a go command.
 .PHONY: build test bench spec-coverage
 
-# batchd-pod is C linked statically through cgo (package native) where
-# glibc's static library is installed, else dynamically (-tags
-# batchd_dynamic); without a C compiler Go builds the pure-Go helper.
-HELPER_TAGS := $(if $(wildcard $(shell cc -print-file-name=libc.a 2>/dev/null)),,-tags batchd_dynamic)
-
+# batchd-pod, the pod helper, is C through cgo: with musl where musl-gcc is
+# installed, else glibc (package internal/helperbuild says why).
 build:
 	go build -trimpath -ldflags='-s -w' -o bin/batchd ./cmd/batchd
-	go build -trimpath -ldflags='-s -w' $(HELPER_TAGS) -o bin/batchd-pod ./cmd/batchd-pod
+	go run ./hack/buildhelper -o bin/batchd-pod -- -trimpath -ldflags='-s -w'
 
 test:
 	hack/test.sh

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/batchd/batchd/internal/controlplane"
+	"github.com/batchd/batchd/internal/helperbuild"
 	"github.com/batchd/batchd/internal/tmpfs"
 )
 
@@ -316,40 +317,29 @@ func buildBinaries(ctx context.Context, dir string, withBatchd bool, progress io
 	}
 	b := &binaries{dir: tmp, batchd: filepath.Join(tmp, "batchd"), helper: filepath.Join(tmp, "batchd-pod"), temp: true}
 	start := time.Now()
-	type target struct {
-		out, pkg string
-		tags     []string
+	flavor := helperbuild.Best(ctx)
+	cmd, err := helperbuild.Command(ctx, flavor, b.helper, "-trimpath", "-ldflags=-s -w")
+	if err != nil {
+		b.remove()
+		return nil, err
 	}
-	targets := []target{{b.helper, "./cmd/batchd-pod", helperTags()}}
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.remove()
+		return nil, fmt.Errorf("building the %s pod helper: %w\n%s", flavor, err, out)
+	}
+	built := 1
 	if withBatchd {
-		targets = append(targets, target{b.batchd, "./cmd/batchd", nil})
-	}
-	for _, t := range targets {
-		args := append([]string{"build", "-trimpath", "-ldflags=-s -w"}, t.tags...)
-		cmd := exec.CommandContext(ctx, "go", append(args, "-o", t.out, t.pkg)...)
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", b.batchd, "./cmd/batchd")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.remove()
-			return nil, fmt.Errorf("building %s: %w\n%s", t.pkg, err, out)
+			return nil, fmt.Errorf("building ./cmd/batchd: %w\n%s", err, out)
 		}
+		built++
 	}
-	logf(progress, "built %d binaries in %s in %v", len(targets), tmp, time.Since(start).Round(100*time.Millisecond))
+	logf(progress, "built %d binaries (the %s pod helper) in %s in %v", built, flavor, tmp, time.Since(start).Round(100*time.Millisecond))
 	return b, nil
-}
-
-// helperTags are the build tags `make build` gives batchd-pod: its C
-// helper links statically where the C compiler finds glibc's static
-// library, else dynamically (package native).
-func helperTags() []string {
-	out, err := exec.Command("cc", "-print-file-name=libc.a").Output()
-	p := strings.TrimSpace(string(out))
-	if err != nil || !filepath.IsAbs(p) {
-		return []string{"-tags", "batchd_dynamic"}
-	}
-	if _, err := os.Stat(p); err != nil {
-		return []string{"-tags", "batchd_dynamic"}
-	}
-	return nil
 }
 
 func (b *binaries) remove() {

@@ -1,10 +1,11 @@
 package clustertest
 
 import (
-	"os/exec"
+	"context"
 	"path/filepath"
 
 	"github.com/batchd/batchd/internal/controlplane"
+	"github.com/batchd/batchd/internal/helperbuild"
 )
 
 // WithAgent runs the in-process node agent (clusters run none by
@@ -22,16 +23,6 @@ func WithAgent(helperPath string) Option {
 // TestMain to pass to WithAgent.
 func BuildHelper(dir string) (string, error) {
 	out := filepath.Join(dir, "batchd-pod")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/batchd/batchd/cmd/batchd-pod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", &buildError{err: err, out: string(b)}
-	}
-	return out, nil
+	ctx := context.Background()
+	return out, helperbuild.Build(ctx, helperbuild.Best(ctx), out)
 }
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return "building batchd-pod: " + e.err.Error() + "\n" + e.out }

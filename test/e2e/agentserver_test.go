@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/batchd/batchd/internal/helperbuild"
 )
 
 const (
@@ -158,9 +159,8 @@ func buildPodHelper(t *testing.T) (string, error) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "batchd-pod"), "github.com/batchd/batchd/cmd/batchd-pod").CombinedOutput()
-	if err != nil {
-		return "", errors.New(err.Error() + ": " + string(out))
+	if err := helperbuild.Build(ctx, helperbuild.Best(ctx), filepath.Join(dir, "batchd-pod")); err != nil {
+		return "", err
 	}
 	return dir, nil
 }

@@ -3,7 +3,6 @@ package hostproc_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/batchd/batchd/internal/helperbuild"
 	"github.com/batchd/batchd/internal/podruntime"
 	"github.com/batchd/batchd/internal/podruntime/hostproc"
 )
@@ -27,9 +27,8 @@ func buildHelper(b *testing.B) string {
 		return p
 	}
 	out := filepath.Join(b.TempDir(), hostproc.HelperName)
-	cmd := exec.Command("go", "build", "-o", out, "github.com/batchd/batchd/cmd/batchd-pod")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Skipf("building the helper: %v\n%s", err, msg)
+	if err := helperbuild.Build(b.Context(), helperbuild.Best(b.Context()), out); err != nil {
+		b.Skip(err)
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/batchd/batchd/internal/helperbuild"
 	"github.com/batchd/batchd/internal/podruntime/hostproc"
 	"github.com/batchd/batchd/internal/podruntime/hostproc/podinit"
 )
@@ -33,10 +34,25 @@ type helper struct {
 
 // helpers are the Go helper (the test binary itself: TestMain runs
 // podinit.Main) and the C one (cmd/batchd-pod built with cgo, whose
-// constructor runs package native's C code).
+// constructor runs package native's C code), built as `make build` builds
+// it (helperbuild.Best).
 var helpers = []helper{
 	{"go", goHelper},
 	{"c", cHelper},
+}
+
+// allHelpers adds every other C build this machine can make (musl,
+// glibc static, glibc dynamic: helperbuild.Available), for the tests of
+// what differs between them (start-up, argument parsing, error texts).
+func allHelpers(t *testing.T) []helper {
+	all := []helper{{"go", goHelper}}
+	for _, f := range helperbuild.Available(t.Context()) {
+		all = append(all, helper{"c-" + string(f), func(t testing.TB) string { return cHelperOf(t, f) }})
+	}
+	if len(all) == 1 {
+		all = append(all, helper{"c", cHelper})
+	}
+	return all
 }
 
 func goHelper(t testing.TB) string {
@@ -47,50 +63,59 @@ func goHelper(t testing.TB) string {
 	return exe
 }
 
-// cHelperDir is where the C helper is built, once per test binary
+// cHelperDir is where the C helpers are built, once per test binary
 // (TestMain removes it).
 func cHelperDir() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("batchd-c-helper-%d", os.Getpid()))
 }
 
-// buildCHelper builds cmd/batchd-pod with cgo. skip is set when there is
-// no C compiler.
-var buildCHelper = sync.OnceValues(func() (path string, err error) {
-	out, err := exec.Command("go", "env", "CC").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env CC: %w", err)
+// bestC is the C flavor `make build` builds here; "" when there is no C
+// compiler.
+var bestC = sync.OnceValue(func() helperbuild.Flavor {
+	if all := helperbuild.Available(context.Background()); len(all) > 0 {
+		return all[0]
 	}
-	cc := strings.Fields(string(out))
-	if len(cc) == 0 {
-		return "", errNoCompiler
-	}
-	if _, err := exec.LookPath(cc[0]); err != nil {
-		return "", fmt.Errorf("%w (go env CC = %q): %v", errNoCompiler, cc[0], err)
-	}
-	dir := cHelperDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	path = filepath.Join(dir, hostproc.HelperName)
-	cmd := exec.Command("go", "build", "-o", path, "github.com/batchd/batchd/cmd/batchd-pod")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the C helper: %v\n%s", err, msg)
-	}
-	return path, nil
+	return ""
 })
 
-var errNoCompiler = errors.New("no C compiler")
+var (
+	builtMu sync.Mutex
+	built   = map[helperbuild.Flavor]func() (string, error){}
+)
 
-func cHelper(t testing.TB) string {
-	p, err := buildCHelper()
-	if errors.Is(err, errNoCompiler) {
-		t.Skipf("skipping the C helper: %v", err)
+// buildC builds cmd/batchd-pod in flavor f, once per test binary.
+func buildC(f helperbuild.Flavor) (string, error) {
+	builtMu.Lock()
+	b, ok := built[f]
+	if !ok {
+		b = sync.OnceValues(func() (string, error) {
+			dir := filepath.Join(cHelperDir(), string(f))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return "", err
+			}
+			path := filepath.Join(dir, hostproc.HelperName)
+			return path, helperbuild.Build(context.Background(), f, path)
+		})
+		built[f] = b
 	}
+	builtMu.Unlock()
+	return b()
+}
+
+func cHelperOf(t testing.TB, f helperbuild.Flavor) string {
+	p, err := buildC(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func cHelper(t testing.TB) string {
+	f := bestC()
+	if f == "" {
+		t.Skip("skipping the C helper: no C compiler")
+	}
+	return cHelperOf(t, f)
 }
 
 // runHelper runs a helper as the runtime does (argv, clone flags, fd 3),
@@ -164,58 +189,68 @@ func readAll(f *os.File) (string, error) {
 	return b.String(), err
 }
 
-// TestCHelperIsNative: the cgo build of cmd/batchd-pod is statically
-// linked, and a helper invocation runs the C code, which exits before the
-// Go runtime starts (GODEBUG=inittrace=1 makes the runtime print every
-// package's init on stderr; the C path prints nothing), while any other
-// invocation is the Go program.
+// TestCHelperIsNative: every cgo build of cmd/batchd-pod (musl, glibc
+// static, glibc dynamic) is linked as its flavor says, and a helper
+// invocation runs the C code, which exits before the Go runtime starts
+// (GODEBUG=inittrace=1 makes the runtime print every package's init on
+// stderr; the C path prints nothing), while any other invocation is the
+// Go program. With glibc the C code gets argv as its constructor's
+// arguments; with musl it finds them from environ (init.c).
 func TestCHelperIsNative(t *testing.T) {
-	path := cHelper(t)
-	f, err := elf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Error("the C helper has a program interpreter: it is dynamically linked")
-		}
-	}
-	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
-		t.Errorf("the C helper needs shared libraries %v", libs)
-	}
-
 	missing := filepath.Join(t.TempDir(), "missing")
-	for _, h := range helpers {
+	for _, h := range allHelpers(t) {
 		t.Run(h.name, func(t *testing.T) {
-			code, rep, stderr := runHelper(t, h.path(t), missing, "GODEBUG=inittrace=1")
+			path := h.path(t)
+			native := h.name != "go"
+			if native {
+				f, err := elf.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				interp := false
+				for _, p := range f.Progs {
+					interp = interp || p.Type == elf.PT_INTERP
+				}
+				libs, _ := f.ImportedLibraries()
+				if dynamic := h.name == "c-"+string(helperbuild.GlibcDynamic); interp != dynamic || (len(libs) > 0) != dynamic {
+					t.Errorf("program interpreter: %v, shared libraries %v; want a dynamically linked helper: %v", interp, libs, dynamic)
+				}
+			}
+
+			code, rep, stderr := runHelper(t, path, missing, "GODEBUG=inittrace=1")
 			if code != 1 || rep != "opening container directory: no such file or directory\n" {
 				t.Errorf("helper on a missing directory: exit %d, report %q; want 1 and the Go helper's message", code, rep)
 			}
-			inits := strings.Contains(stderr, "init runtime")
-			if native := h.name == "c"; native == inits {
+			if inits := strings.Contains(stderr, "init runtime"); native == inits {
 				t.Errorf("Go runtime started: %v, want %v (stderr %q)", inits, !native, stderr)
+			}
+			if !native {
+				return
+			}
+			// Not a helper invocation: the Go program, with podinit.Main's
+			// usage; also with the helper's arguments and one more.
+			for _, args := range [][]string{nil, {podinit.Arg, missing, "extra"}} {
+				cmd := exec.Command(path, args...)
+				cmd.Env = []string{"GODEBUG=inittrace=1"}
+				out, err := cmd.CombinedOutput()
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage: batchd-pod podinit <container-dir>") || !strings.Contains(string(out), "init runtime") {
+					t.Errorf("C helper with arguments %q: %v, output %q; want the Go program's usage and exit 2", args, err, out)
+				}
 			}
 		})
 	}
-
-	// Not a helper invocation: the Go program, with podinit.Main's usage.
-	cmd := exec.Command(path)
-	cmd.Env = []string{"GODEBUG=inittrace=1"}
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage: batchd-pod podinit <container-dir>") || !strings.Contains(string(out), "init runtime") {
-		t.Errorf("C helper without arguments: %v, output %q; want the Go program's usage and exit 2", err, out)
-	}
 }
 
-// TestHelpersAgreeOnStartErrors runs both helpers, as the runtime starts
+// TestHelpersAgreeOnStartErrors runs every helper (allHelpers), as the runtime starts
 // them, on container directories whose command cannot start, and checks
 // that they record the same exit with the same message, and report it.
 func TestHelpersAgreeOnStartErrors(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for the helper's namespaces")
 	}
+	all := allHelpers(t)
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -280,7 +315,7 @@ func TestHelpersAgreeOnStartErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var exits, reports []string
-			for _, h := range helpers {
+			for _, h := range all {
 				dir := t.TempDir()
 				if err := os.WriteFile(filepath.Join(dir, podinit.InitFile), tc.init, 0o600); err != nil {
 					t.Fatal(err)
@@ -331,7 +366,7 @@ func init() {
 	}
 }
 
-// TestHelpersWhateverTheLauncher starts both helpers in ways the runtime
+// TestHelpersWhateverTheLauncher starts every helper (allHelpers) in ways the runtime
 // does not, but a launcher might: with signals ignored (SIG_IGN survives
 // exec; an ignored SIGCHLD makes the kernel reap the command itself), or
 // without fd 3 (the first descriptor the helper opens is then fd 3). The
@@ -341,6 +376,7 @@ func TestHelpersWhateverTheLauncher(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for the helper's namespaces")
 	}
+	all := allHelpers(t)
 	for _, tc := range []struct {
 		name   string
 		launch launch
@@ -349,7 +385,7 @@ func TestHelpersWhateverTheLauncher(t *testing.T) {
 		{"no fd 3", launch{noSync: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, h := range helpers {
+			for _, h := range all {
 				t.Run(h.name, func(t *testing.T) {
 					tmp := t.TempDir()
 					log := filepath.Join(tmp, "log")
