@@ -153,6 +153,9 @@ type entry struct {
 	shared bool
 	cur    runtime.Object // the new state of a put
 	curObj runtime.Object // what events carry of it
+	// data is the put's value, kept by the ring for GuaranteedUpdate
+	// (Store.cachedState).
+	data []byte
 
 	// The previous state, decoded on first use (a deletion, a watch
 	// with a predicate): a change seen by watches without one needs only
@@ -177,6 +180,9 @@ func (s *Store) newEntry(ev *clientv3.Event, at time.Time, shared bool) *entry {
 	}
 	if e.cur, e.err = s.decode(ev.Kv.Value, ev.Kv.ModRevision); e.err == nil {
 		e.curObj = e.out(e.cur)
+		if shared {
+			e.data = ev.Kv.Value
+		}
 	}
 	return e
 }
@@ -219,10 +225,24 @@ type ring struct {
 	marked  int64 // revision of the newest bookmark
 	changed chan struct{}
 	broken  bool
+	// byKey is the newest change of each key in buf.
+	byKey map[string]*entry
 }
 
 func newRing(capacity int, rev int64) *ring {
-	return &ring{buf: make([]*entry, capacity), trimmed: rev, rev: rev, marked: rev, changed: make(chan struct{})}
+	return &ring{buf: make([]*entry, capacity), trimmed: rev, rev: rev, marked: rev, changed: make(chan struct{}), byKey: map[string]*entry{}}
+}
+
+// latest returns the newest change of key the ring holds if it is a put
+// it could decode, else nil.
+func (r *ring) latest(key string) *entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.byKey[key]
+	if r.broken || e == nil || e.deleted || e.err != nil || e.data == nil {
+		return nil
+	}
+	return e
 }
 
 // append adds changes, dropping the oldest beyond capacity and those
@@ -259,6 +279,9 @@ func (r *ring) pushLocked(e *entry) {
 	}
 	r.buf[r.next%uint64(len(r.buf))] = e
 	r.next++
+	if e.key != "" {
+		r.byKey[e.key] = e
+	}
 }
 
 func (r *ring) trim(stale time.Time) {
@@ -275,7 +298,11 @@ func (r *ring) trimLocked(stale time.Time) {
 
 func (r *ring) dropOldestLocked() {
 	i := r.head % uint64(len(r.buf))
-	r.trimmed = max(r.trimmed, r.buf[i].rev)
+	e := r.buf[i]
+	r.trimmed = max(r.trimmed, e.rev)
+	if e.key != "" && r.byKey[e.key] == e {
+		delete(r.byKey, e.key)
+	}
 	r.buf[i] = nil
 	r.head++
 }

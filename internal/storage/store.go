@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -53,6 +54,8 @@ type Store struct {
 	leases  *leases // nil: objects do not expire
 	deflt   func(obj runtime.Object)
 	cache   atomic.Pointer[ring] // nil: no watch cache running (RunCache)
+	// cachedUpdates counts the updates that started from the cache.
+	cachedUpdates atomic.Int64
 }
 
 // New returns a Store for cfg.
@@ -156,53 +159,83 @@ type UpdateFunc func(current runtime.Object) (runtime.Object, error)
 // writes nothing and keeps the resourceVersion. With allowCreate a missing
 // object is handed to tryUpdate as nil and created. It returns the stored
 // object and whether it was created.
+//
+// As upstream's cacher does, the first attempt starts from the watch
+// cache's newest state of the object when the cache holds it (a pod's
+// status write or finalizer removal follows a change every watcher has
+// just seen), saving a read of etcd and a decode. That state may be
+// stale: the write is conditional on its revision, so a stale one only
+// costs a retry on etcd's state, and a tryUpdate error or a no-op seen on
+// it is checked against etcd's state before it is returned.
 func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, dryRun bool, tryUpdate UpdateFunc) (runtime.Object, bool, error) {
 	full := s.prefix + key
-	resp, err := s.client.Get(ctx, full)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading %s: %w", full, err)
+	cur, fresh := s.cachedState(full), false
+	if cur == nil || dryRun {
+		var err error
+		if cur, err = s.currentState(ctx, full); err != nil {
+			return nil, false, err
+		}
+		fresh = true
 	}
-	kvs := resp.Kvs
+	// refresh replaces a cached state by etcd's, and reports whether that
+	// is a different one.
+	refresh := func() (bool, error) {
+		cachedRev := cur.rev
+		next, err := s.currentState(ctx, full)
+		if err != nil {
+			return false, err
+		}
+		cur, fresh = next, true
+		return cur.rev != cachedRev, nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
 		}
-		var current runtime.Object
-		var currentData []byte
-		var currentRev int64
-		if len(kvs) > 0 {
-			currentData, currentRev = kvs[0].Value, kvs[0].ModRevision
-			if current, err = s.decode(currentData, currentRev); err != nil {
-				return nil, false, err
-			}
-		} else if !allowCreate {
+		if cur.obj == nil && !allowCreate {
 			return nil, false, fmt.Errorf("updating %s: %w", full, ErrNotFound)
 		}
 		var in runtime.Object
-		if current != nil {
-			in = current.DeepCopyObject()
+		if cur.obj != nil {
+			in = cur.obj.DeepCopyObject()
 		}
 		updated, err := tryUpdate(in)
 		if err != nil {
+			if !fresh {
+				// Maybe an error of stale data only (a resourceVersion
+				// precondition): decide on etcd's state.
+				if changed, rerr := refresh(); rerr != nil {
+					return nil, false, rerr
+				} else if changed {
+					continue
+				}
+			}
 			return nil, false, err
 		}
 		data, err := s.encode(updated)
 		if err != nil {
 			return nil, false, err
 		}
-		if current != nil && bytes.Equal(data, currentData) {
-			return current, false, nil
+		if cur.obj != nil && bytes.Equal(data, cur.data) {
+			if !fresh {
+				if changed, err := refresh(); err != nil {
+					return nil, false, err
+				} else if changed {
+					continue
+				}
+			}
+			return cur.own(), false, nil
 		}
 		if dryRun {
-			if current != nil {
-				if err := setResourceVersion(updated, currentRev); err != nil {
+			if cur.obj != nil {
+				if err := setResourceVersion(updated, cur.rev); err != nil {
 					return nil, false, err
 				}
 			}
-			return updated, current == nil, nil
+			return updated, cur.obj == nil, nil
 		}
-		cmp := clientv3.Compare(clientv3.ModRevision(full), "=", currentRev)
-		if current == nil {
+		cmp := clientv3.Compare(clientv3.ModRevision(full), "=", cur.rev)
+		if cur.obj == nil {
 			cmp = clientv3.Compare(clientv3.CreateRevision(full), "=", 0)
 		}
 		putOpts, err := s.putOptions(ctx)
@@ -217,10 +250,67 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, d
 			return nil, false, fmt.Errorf("updating %s: %w", full, err)
 		}
 		if txn.Succeeded {
-			return updated, current == nil, setResourceVersion(updated, txn.Header.Revision)
+			return updated, cur.obj == nil, setResourceVersion(updated, txn.Header.Revision)
 		}
-		kvs = txn.Responses[0].GetResponseRange().Kvs
+		if cur, err = s.stateOf(txn.Responses[0].GetResponseRange().Kvs); err != nil {
+			return nil, false, err
+		}
+		fresh = true
 	}
+}
+
+// state is an object as stored: decoded, its bytes and its revision; obj
+// nil when there is none.
+type state struct {
+	obj  runtime.Object
+	data []byte
+	rev  int64
+	// shared: obj is the watch cache's, read only.
+	shared bool
+}
+
+// own returns the state's object for the caller to keep.
+func (st *state) own() runtime.Object {
+	if st.shared {
+		return st.obj.DeepCopyObject()
+	}
+	return st.obj
+}
+
+// currentState reads the object at the full key from etcd.
+func (s *Store) currentState(ctx context.Context, full string) (*state, error) {
+	resp, err := s.client.Get(ctx, full)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", full, err)
+	}
+	return s.stateOf(resp.Kvs)
+}
+
+func (s *Store) stateOf(kvs []*mvccpb.KeyValue) (*state, error) {
+	if len(kvs) == 0 {
+		return &state{}, nil
+	}
+	obj, err := s.decode(kvs[0].Value, kvs[0].ModRevision)
+	if err != nil {
+		return nil, err
+	}
+	return &state{obj: obj, data: kvs[0].Value, rev: kvs[0].ModRevision}, nil
+}
+
+// cachedState is the watch cache's newest state of the object at the
+// full key, nil if the cache does not hold one (not running, the key not
+// changed recently, or deleted).
+func (s *Store) cachedState(full string) *state {
+	r := s.cache.Load()
+	if r == nil {
+		return nil
+	}
+	e := r.latest(full)
+	if e == nil {
+		return nil
+	}
+	s.cachedUpdates.Add(1)
+	return &state{obj: e.cur, data: e.data, rev: e.rev, shared: true}
 }
 
 // Precheck inspects the current object before a delete. Returning an error
