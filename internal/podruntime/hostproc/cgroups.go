@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/batchd/batchd/internal/podruntime"
 	"github.com/batchd/batchd/internal/podruntime/hostproc/podinit"
 )
@@ -472,6 +474,11 @@ func (cg *cgroups) removeContainers(ctx context.Context, pod podruntime.PodID, i
 			errs = append(errs, removeCgroup(ctx, filepath.Join(h.base, containerCgroup(id))))
 		}
 		podDir := filepath.Join(h.base, string(pod))
+		// Usually the pod's cgroup is empty now; listing a cgroup costs
+		// more than removing it (its control files are listed too).
+		if err := unix.Rmdir(podDir); err == nil || errors.Is(err, unix.ENOENT) {
+			continue
+		}
 		ents, err := os.ReadDir(podDir)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -492,8 +499,9 @@ func (cg *cgroups) removeContainers(ctx context.Context, pod podruntime.PodID, i
 
 func removeCgroup(ctx context.Context, dir string) error {
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := os.Remove(dir)
-		if err == nil || errors.Is(err, os.ErrNotExist) {
+		// rmdir(2) itself: os.Remove tries unlink(2) first.
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
 			return nil
 		}
 		if !errors.Is(err, syscall.EBUSY) {
