@@ -418,7 +418,7 @@ func (s *Server) decode(req *request, body []byte, info runtime.SerializerInfo, 
 		switch {
 		case isStrict && obj != nil && validation == fieldValidationWarn:
 			for _, e := range strict.Errors() {
-				addWarning(req.w, e.Error())
+				req.warn(e.Error())
 			}
 		case isStrict && obj != nil && validation == fieldValidationIgnore:
 		default:
@@ -441,8 +441,9 @@ func (s *Server) decode(req *request, body []byte, info runtime.SerializerInfo, 
 	return obj, nil
 }
 
-// warn adds a warning to the response, once per distinct text (an update
-// may be retried after a lost race).
+// warn adds a warning to the response, once per distinct text, as
+// upstream's warning recorder does: an update may be retried (after a lost
+// race, or on a stale cached state) and decode its body again.
 func (req *request) warn(msg string) {
 	for _, w := range req.w.Header().Values("Warning") {
 		if w == warningValue(msg) {
