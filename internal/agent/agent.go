@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
@@ -69,6 +70,20 @@ type Config struct {
 	Log *slog.Logger
 	// Clock drives backoffs, deadlines and heartbeats. nil: the real clock.
 	Clock clock.WithTicker
+	// Shared, when set, are informers of every pod and service account
+	// that their owner has started (an in-process agent's control plane's):
+	// the agent watches through them, picking its pods by node, instead of
+	// watching the API itself. nil: the agent's own watches.
+	Shared *SharedInformers
+}
+
+// SharedInformers are cluster-wide informers an agent may share (see
+// Config.Shared). Their owner starts and stops them; the agent only adds
+// handlers, and removes them when it stops. Objects in them must not be
+// modified, and need no managedFields.
+type SharedInformers struct {
+	Pods            cache.SharedIndexInformer
+	ServiceAccounts cache.SharedIndexInformer
 }
 
 // DefaultListenAddress is kubelet's port.
@@ -135,6 +150,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.MaxPods == 0 {
 		cfg.MaxPods = DefaultMaxPods
+	}
+	if sh := cfg.Shared; sh != nil && (sh.Pods == nil || sh.ServiceAccounts == nil) {
+		return nil, errors.New("agent: Shared needs both the pod and the service account informer")
 	}
 	if cfg.ShutdownGracePeriod < 0 {
 		return nil, fmt.Errorf("agent: ShutdownGracePeriod is %v, want 0 or more", cfg.ShutdownGracePeriod)

@@ -31,6 +31,8 @@ type nodeAgent struct {
 	// and its runtime (faults).
 	wrapClient  func(http.RoundTripper) http.RoundTripper
 	wrapRuntime func(podruntime.Runtime) podruntime.Runtime
+	// shared, if set, are informers the agent shares (Config.Shared).
+	shared *agent.SharedInformers
 }
 
 // runAgent runs na against the cluster; stop (also run at cleanup) ends
@@ -56,6 +58,7 @@ func runAgent(t *testing.T, c *clustertest.Cluster, na nodeAgent) (stop func()) 
 	a, err := agent.New(agent.Config{
 		Client: client, NodeName: cmp.Or(na.name, "node-a"), Runtime: rt, StateDir: na.stateDir, ListenAddress: "127.0.0.1:0",
 		ShutdownGracePeriod: na.grace,
+		Shared:              na.shared,
 		Log:                 slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

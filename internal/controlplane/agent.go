@@ -121,7 +121,14 @@ func (s *Server) runAgent(ctx context.Context, dataDir, serverURL string, transp
 	if u, err := url.Parse(serverURL); err == nil {
 		svcHost, svcPort, _ = net.SplitHostPort(u.Host)
 	}
+	s.mu.Lock()
+	shared := s.shared
+	s.mu.Unlock()
 	a, err := agent.New(agent.Config{
+		// The controllers' pod and service account informers: each pod
+		// change decoded once for both, one watch fewer, one copy of every
+		// pod in memory rather than two.
+		Shared: shared,
 		Client: client, NodeName: ac.NodeName, Runtime: rt, StateDir: ac.StateDir,
 		RunDir:        AgentRunDir(ac.RuntimeStateDir),
 		ListenAddress: ac.ListenAddress, Token: token, Log: log,

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/controller"
 	"github.com/batchd/batchd/internal/controller/cronjob"
 	"github.com/batchd/batchd/internal/controller/gc"
@@ -233,6 +234,16 @@ func newControllers(cfg *rest.Config, cpcfg Config, reg prometheus.Registerer, l
 		return nil, fmt.Errorf("registering object metrics: %w", err)
 	}
 	return c, nil
+}
+
+// shared returns the informers an in-process agent can share: every pod
+// and service account, already asked of the factory (the garbage collector
+// and the scheduler use them), so run starts them.
+func (c *controllers) shared() *agent.SharedInformers {
+	return &agent.SharedInformers{
+		Pods:            c.informers.Core().V1().Pods().Informer(),
+		ServiceAccounts: c.informers.Core().V1().ServiceAccounts().Informer(),
+	}
 }
 
 // run starts the informers, calls synced once their caches are filled, and

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
+	"github.com/batchd/batchd/internal/agent"
 	"github.com/batchd/batchd/internal/apiserver"
 	"github.com/batchd/batchd/internal/authn"
 	"github.com/batchd/batchd/internal/datadir"
@@ -109,6 +110,9 @@ type Server struct {
 	restConfig *rest.Config
 	kubeconfig string
 	etcd       *clientv3.Client
+	// shared are the controllers' informers the in-process agent watches
+	// through; set before ready is closed.
+	shared *agent.SharedInformers
 }
 
 // New validates cfg; it starts nothing.
@@ -318,6 +322,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		s.mu.Lock()
+		s.shared = ctrl.shared()
+		s.mu.Unlock()
 		if err := bootstrap(gctx, ctrl.client); err != nil {
 			return err
 		}
