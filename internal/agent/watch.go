@@ -92,8 +92,10 @@ func (a *Agent) watchWith(ctx, podsCtx context.Context, pods, sas cache.SharedIn
 		return err
 	}
 	// A shared informer outlives the agent: no event may reach a stopped
-	// agent.
-	defer pods.RemoveEventHandler(reg)
+	// agent, nor a call in progress outlive watchPods (podChanged would
+	// start a worker after Run's wait for them). RemoveEventHandler alone
+	// does not wait for the handler's current call.
+	defer func() { _ = cache.ShutDownEventHandler(pods, reg) }()
 	startPods()
 	if !cache.WaitFor(ctx, "", reg.HasSyncedChecker()) {
 		if ctx.Err() != nil {
