@@ -17,13 +17,25 @@ func main() {
 	flavor := flag.String("flavor", "", "musl, glibc-static, glibc-dynamic or go; empty: the best this machine can build")
 	flag.Parse()
 	ctx := context.Background()
-	f := helperbuild.Flavor(*flavor)
-	if f == "" {
-		f = helperbuild.Best(ctx)
+	flavors := []helperbuild.Flavor{helperbuild.Flavor(*flavor)}
+	if *flavor == "" {
+		// The best first; should it fail to build (a broken musl-gcc),
+		// the next, down to the Go helper.
+		flavors = []helperbuild.Flavor{helperbuild.Go}
+		if helperbuild.Best(ctx) != helperbuild.Go {
+			flavors = append(helperbuild.Available(ctx), helperbuild.Go)
+		}
 	}
-	if err := helperbuild.Build(ctx, f, *out, flag.Args()...); err != nil {
+	for i, f := range flavors {
+		err := helperbuild.Build(ctx, f, *out, flag.Args()...)
+		if err == nil {
+			fmt.Fprintf(os.Stderr, "built %s: the %s helper\n", *out, f)
+			return
+		}
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		if i == len(flavors)-1 {
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "trying the %s helper instead\n", flavors[i+1])
 	}
-	fmt.Fprintf(os.Stderr, "built %s: the %s helper\n", *out, f)
 }

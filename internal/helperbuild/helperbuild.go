@@ -34,7 +34,7 @@ func Best(ctx context.Context) Flavor {
 	if err != nil || env["CGO_ENABLED"] != "1" {
 		return Go
 	}
-	if _, err := exec.LookPath("musl-gcc"); err == nil {
+	if muslUsable(ctx) {
 		return Musl
 	}
 	cc := strings.Fields(env["CC"])
@@ -53,7 +53,7 @@ func Best(ctx context.Context) Flavor {
 // Available returns the C flavors this machine can build, best first.
 func Available(ctx context.Context) []Flavor {
 	var out []Flavor
-	if _, err := exec.LookPath("musl-gcc"); err == nil {
+	if muslUsable(ctx) {
 		out = append(out, Musl)
 	}
 	env, err := goEnv(ctx, "CC")
@@ -104,6 +104,20 @@ func Build(ctx context.Context, f Flavor, out string, flags ...string) error {
 		return fmt.Errorf("building %s (%s helper): %w\n%s", Package, f, err, msg)
 	}
 	return nil
+}
+
+// muslUsable reports whether musl-gcc is installed and may be used: not
+// when CC names a compiler of the user's choice, nor when building for
+// another architecture (musl-gcc is the host's).
+func muslUsable(ctx context.Context) bool {
+	if os.Getenv("CC") != "" {
+		return false
+	}
+	if _, err := exec.LookPath("musl-gcc"); err != nil {
+		return false
+	}
+	env, err := goEnv(ctx, "GOARCH", "GOHOSTARCH")
+	return err == nil && env["GOARCH"] == env["GOHOSTARCH"]
 }
 
 // hasStaticLibc reports whether the C compiler finds a libc.a.

@@ -169,8 +169,12 @@ type UpdateFunc func(current runtime.Object) (runtime.Object, error)
 // it is checked against etcd's state before it is returned.
 func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, dryRun bool, tryUpdate UpdateFunc) (runtime.Object, bool, error) {
 	full := s.prefix + key
-	cur, fresh := s.cachedState(full), false
-	if cur == nil || dryRun {
+	var cur *state
+	fresh := false
+	if !dryRun {
+		cur = s.cachedState(full)
+	}
+	if cur == nil {
 		var err error
 		if cur, err = s.currentState(ctx, full); err != nil {
 			return nil, false, err

@@ -34,8 +34,9 @@ type helper struct {
 
 // helpers are the Go helper (the test binary itself: TestMain runs
 // podinit.Main) and the C one (cmd/batchd-pod built with cgo, whose
-// constructor runs package native's C code), built as `make build` builds
-// it (helperbuild.Best).
+// constructor runs package native's C code), in the best C flavor this
+// machine can build (the first of helperbuild.Available, which is what
+// `make build` builds unless cgo is off).
 var helpers = []helper{
 	{"go", goHelper},
 	{"c", cHelper},
