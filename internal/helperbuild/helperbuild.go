@@ -30,24 +30,14 @@ const (
 // environment the go command would see: CGO_ENABLED=0 or no C compiler
 // give Go.
 func Best(ctx context.Context) Flavor {
-	env, err := goEnv(ctx, "CGO_ENABLED", "CC")
+	env, err := goEnv(ctx, "CGO_ENABLED")
 	if err != nil || env["CGO_ENABLED"] != "1" {
 		return Go
 	}
-	if muslUsable(ctx) {
-		return Musl
+	if c := Available(ctx); len(c) > 0 {
+		return c[0]
 	}
-	cc := strings.Fields(env["CC"])
-	if len(cc) == 0 {
-		return Go
-	}
-	if _, err := exec.LookPath(cc[0]); err != nil {
-		return Go
-	}
-	if hasStaticLibc(ctx, cc) {
-		return GlibcStatic
-	}
-	return GlibcDynamic
+	return Go
 }
 
 // Available returns the C flavors this machine can build, best first.
