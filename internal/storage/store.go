@@ -228,7 +228,8 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, d
 					continue
 				}
 			}
-			return cur.own(), false, nil
+			// cur is etcd's here (fresh), not the cache's shared object.
+			return cur.obj, false, nil
 		}
 		if dryRun {
 			if cur.obj != nil {
@@ -264,21 +265,12 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, allowCreate, d
 }
 
 // state is an object as stored: decoded, its bytes and its revision; obj
-// nil when there is none.
+// nil when there is none. A state from the cache (not fresh, in
+// GuaranteedUpdate) holds the cache's shared object: it is only copied.
 type state struct {
 	obj  runtime.Object
 	data []byte
 	rev  int64
-	// shared: obj is the watch cache's, read only.
-	shared bool
-}
-
-// own returns the state's object for the caller to keep.
-func (st *state) own() runtime.Object {
-	if st.shared {
-		return st.obj.DeepCopyObject()
-	}
-	return st.obj
 }
 
 // currentState reads the object at the full key from etcd.
@@ -314,7 +306,7 @@ func (s *Store) cachedState(full string) *state {
 		return nil
 	}
 	s.cachedUpdates.Add(1)
-	return &state{obj: e.cur, data: e.data, rev: e.rev, shared: true}
+	return &state{obj: e.cur, data: e.data, rev: e.rev}
 }
 
 // Precheck inspects the current object before a delete. Returning an error
