@@ -263,6 +263,28 @@ func startCPUProfile(path string) (stop func() error, err error) {
 	}, nil
 }
 
+// startAllocProfile samples allocations finely (one sample per 64 KiB
+// instead of 512) from now on, and stop writes the process's allocation
+// profile to path: the runs' allocations, and the little the benchmark
+// allocated before them.
+func startAllocProfile(path string) (stop func() error, err error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating memory profile: %w", err)
+	}
+	runtime.MemProfileRate = 64 << 10
+	return func() error {
+		runtime.GC() // publish the runs' allocations
+		if err := pprof.Lookup("allocs").WriteTo(out, 0); err != nil {
+			return errors.Join(fmt.Errorf("writing memory profile: %w", err), out.Close())
+		}
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("writing memory profile: %w", err)
+		}
+		return nil
+	}, nil
+}
+
 // waitGoroutines waits up to d for the number of goroutines to fall to want
 // and returns the last count.
 func waitGoroutines(want int, d time.Duration) int {

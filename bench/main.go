@@ -7,10 +7,10 @@
 // Usage:
 //
 //	go run ./bench all [-json FILE] [-quick] [-only LIST] [-bin DIR] [-pause D]
-//	go run ./bench system [-completions 1000] [-parallelism 100] [-runs 3] [-baselines exec,ns,helper] [-cpuprofile FILE]
+//	go run ./bench system [-completions 1000] [-parallelism 100] [-runs 3] [-baselines exec,ns,helper] [-cpuprofile FILE] [-memprofile FILE]
 //	go run ./bench startup [-runs 5] [-pods 100000] [-agent auto|on|off]
 //	go run ./bench run-hello [-runs 5]
-//	go run ./bench api [-runs 3] [-no-fsync] [-json FILE] [-cpuprofile FILE]
+//	go run ./bench api [-runs 3] [-no-fsync] [-json FILE] [-cpuprofile FILE] [-memprofile FILE]
 //	go run ./bench cron [-cronjobs 1000] [-runs 2] [-fake-clock] [-no-fsync]
 //	go run ./bench job [-completions 10000] [-parallelism 500] [-no-fsync]
 //	go run ./bench latency [-pods 50] [-jobs 20] [-runs 3] [-no-fsync] [-json FILE] [-bin DIR]

@@ -39,6 +39,7 @@ type systemFlags struct {
 	bin         string
 	jsonPath    string
 	cpuProfile  string
+	memProfile  string
 	timeout     time.Duration
 	upstream    bool   // the Job controller's upstream batching
 	maxPods     int    // the Node's pods capacity; 0: enough for the parallelism
@@ -68,6 +69,7 @@ func parseSystemFlags(args []string, stderr io.Writer) (systemFlags, error) {
 	fs.StringVar(&f.bin, "bin", "", "`dir`ectory holding a built batchd-pod (default: go build it into a temporary directory)")
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this `file`")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the system runs (server, agent and the benchmark's watches share the process) to this `file`")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the memory allocated during the system runs to this `file` (go tool pprof -sample_index=alloc_space)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "time budget of each system run")
 	fs.IntVar(&f.maxPods, "max-pods", 0, "the node's pods capacity (batchd server --max-pods); 0: kubelet's 110, or the parallelism if higher, as a user running that many pods on one big machine would set it")
 	diskFlag(fs, &f.disk, diskFresh)
@@ -133,6 +135,17 @@ func runSystem(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	scen := fmt.Sprintf("system %d@%d", f.completions, f.parallelism)
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintln(stderr, "bench:", err)
+			}
+		}()
+	}
+	if f.memProfile != "" {
+		stop, err := startAllocProfile(f.memProfile)
 		if err != nil {
 			return err
 		}
