@@ -59,14 +59,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+
+	"github.com/batchd/batchd/internal/gcpace"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The benchmarks' in-process servers pace the collector as batchd's
+	// commands do; GOGC=100 in the environment measures Go's default.
+	paceCtx, stopPacing := context.WithCancel(ctx)
+	var pacing sync.WaitGroup
+	pacing.Go(func() { gcpace.Run(paceCtx, gcpace.DefaultHeadroom, slog.New(slog.DiscardHandler)) })
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopPacing()
+	pacing.Wait()
 	stop()
 	if errors.Is(err, errUsage) {
 		os.Exit(2)

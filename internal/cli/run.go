@@ -82,7 +82,11 @@ func newRunCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
   kubectl create job pi --image=perl --dry-run=client -o yaml -- perl -le 'print 1' | batchd run -f -
   batchd run --keep examples/pi.yaml      # then: export KUBECONFIG=... (printed)`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			code, err := f.run(cmd, g, append(f.files, args...), stdout, stderr)
+			var code int
+			err := withGCPacing(cmd.Context(), slog.New(slog.DiscardHandler), func() (err error) {
+				code, err = f.run(cmd, g, append(f.files, args...), stdout, stderr)
+				return err
+			})
 			if err != nil {
 				fmt.Fprintln(stderr, "Error:", err)
 			}

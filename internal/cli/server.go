@@ -66,7 +66,7 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 				case <-cmd.Context().Done():
 				}
 			}()
-			return srv.Run(cmd.Context())
+			return withGCPacing(cmd.Context(), log, func() error { return srv.Run(cmd.Context()) })
 		},
 	}
 	fl := cmd.Flags()

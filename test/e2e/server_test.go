@@ -38,12 +38,19 @@ type server struct {
 // test.
 func startServer(t *testing.T) *server {
 	t.Helper()
+	return startServerEnv(t, nil)
+}
+
+// startServerEnv is startServer with the process's environment (nil: the
+// test's own).
+func startServerEnv(t *testing.T, env []string) *server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e tests run the batchd binary; skipped in -short mode")
 	}
 	dir := t.TempDir()
 	logs := newServerLog()
-	proc := startServerProcess(t, nil, logs, "server",
+	proc := startServerProcess(t, env, logs, "server",
 		"--log-format", "json",
 		"--data-dir", dir,
 		"--listen", "127.0.0.1:0",
