@@ -71,7 +71,8 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The benchmarks' in-process servers pace the collector as batchd's
-	// commands do; GOGC=100 in the environment measures Go's default.
+	// commands do (the pacer covers the whole process, the benchmarks'
+	// clients too); GOGC=100 in the environment measures Go's default.
 	paceCtx, stopPacing := context.WithCancel(ctx)
 	var pacing sync.WaitGroup
 	pacing.Go(func() { gcpace.Run(paceCtx, gcpace.DefaultHeadroom, slog.New(slog.DiscardHandler)) })

@@ -8,10 +8,12 @@ import (
 	"github.com/batchd/batchd/internal/gcpace"
 )
 
-// withGCPacing runs fn while the garbage collector is paced for a control
-// plane (gcpace.DefaultHeadroom): the server's live heap is small and it
-// allocates fast, so Go's default pace spends ~10 % of its CPU collecting.
-// GOGC or GOMEMLIMIT in the environment turn the pacing off.
+// withGCPacing runs fn, a control plane, while the garbage collector is
+// paced for it (gcpace.DefaultHeadroom): its live heap is small and it
+// allocates fast, so at Go's default pace it spent ~13 % of its CPU
+// collecting. GOGC or GOMEMLIMIT in the environment turn the pacing off.
+// A batchd agent alone is not paced: it allocates little, and shares its
+// machine's memory with the pods.
 func withGCPacing(ctx context.Context, log *slog.Logger, fn func() error) error {
 	ctx, stop := context.WithCancel(ctx)
 	var pacer sync.WaitGroup

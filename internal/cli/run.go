@@ -82,11 +82,7 @@ func newRunCommand(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
   kubectl create job pi --image=perl --dry-run=client -o yaml -- perl -le 'print 1' | batchd run -f -
   batchd run --keep examples/pi.yaml      # then: export KUBECONFIG=... (printed)`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var code int
-			err := withGCPacing(cmd.Context(), slog.New(slog.DiscardHandler), func() (err error) {
-				code, err = f.run(cmd, g, append(f.files, args...), stdout, stderr)
-				return err
-			})
+			code, err := f.run(cmd, g, append(f.files, args...), stdout, stderr)
 			if err != nil {
 				fmt.Fprintln(stderr, "Error:", err)
 			}
@@ -323,7 +319,9 @@ func startEmbedded(ctx, abort context.Context, dataDir string, log *slog.Logger)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	e.srv, e.cancel, e.done = srv, cancel, make(chan error, 1)
-	go func() { e.done <- srv.Run(runCtx) }() // stop waits for it
+	go func() { // stop waits for it
+		e.done <- withGCPacing(runCtx, log, func() error { return srv.Run(runCtx) })
+	}()
 	select {
 	case <-srv.Ready():
 	case err := <-e.done:

@@ -7,13 +7,15 @@
 // it allocates fast (~0.75 MiB per pod through the API, the controllers
 // and the agent), so under load it collected several times a second and
 // the collector took ~13 % of the server's CPU. With a headroom H the next
-// collection starts at live + max(live, H) instead of 2 x live: the same
-// as GOGC=100 once the live heap exceeds H, so a big server (100,000 pods,
-// 1.5 GiB live) keeps its memory bound, while a small one spends up to H
-// of memory on fewer collections. Idle, a process allocates little and
-// its heap stays well below that goal.
+// collection starts once the heap has grown by at least max(live, H)
+// instead of live (Go also counts stacks and globals in that growth): the
+// same as GOGC=100 once the live heap exceeds H, so a big server (100,000
+// pods, 1.5 GiB live) keeps its memory bound, while a small one spends up
+// to H of memory on fewer collections. Idle, a process allocates little
+// and its heap stays well below that goal.
 //
 // The pacer turns the headroom into a GC percent (debug.SetGCPercent)
 // after every collection. GOGC or GOMEMLIMIT in the environment is the
-// user's choice: the pacer then leaves the collector alone.
+// user's choice: the pacer then leaves the collector alone. The GC percent
+// is the process's: run one pacer per process.
 package gcpace

@@ -28,12 +28,20 @@ const (
 	metricLive   = "/gc/heap/live:bytes"
 )
 
-// Percent is the GC percent that starts the next collection at
-// live + max(live, headroom): at least 100, Go's default.
+// maxPercent bounds the GC percent, far above any headroom's in practice:
+// debug.SetGCPercent takes an int32, and a negative one turns GC off.
+const maxPercent = 1 << 20
+
+// Percent is the GC percent that lets the heap grow by at least
+// max(live, headroom) before the next collection: at least 100, Go's
+// default, and at most maxPercent.
 func Percent(live, headroom uint64) int {
 	live = max(live, minLive)
-	if headroom <= live {
+	switch {
+	case headroom <= live:
 		return 100
+	case headroom/live >= maxPercent/100:
+		return maxPercent
 	}
 	return int((headroom*100 + live - 1) / live)
 }

@@ -23,13 +23,14 @@ func TestPercent(t *testing.T) {
 		{"heap as big as the headroom: Go's default", 128 * mib, 128 * mib, 100},
 		{"big heap: Go's default", 1536 * mib, 128 * mib, 100},
 		{"headroom below Go's minimum heap", 0, 1 * mib, 100},
+		{"huge headroom: bounded, never negative", 4 * mib, 1 << 62, maxPercent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Percent(tc.live, tc.headroom)
 			if got != tc.want {
 				t.Errorf("Percent(%d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.headroom/mib, got, tc.want)
 			}
-			if next := tc.live + tc.live*uint64(got)/100; tc.live >= minLive && next < tc.live+max(tc.live, tc.headroom) {
+			if next := tc.live + tc.live*uint64(got)/100; tc.live >= minLive && got < maxPercent && next < tc.live+max(tc.live, tc.headroom) {
 				t.Errorf("next collection at %d bytes, below live + max(live, headroom)", next)
 			}
 		})
