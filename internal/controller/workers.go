@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -11,7 +10,6 @@ import (
 
 // Workers describes a controller's worker loops for RunWorkers.
 type Workers struct {
-	Name   string // for errors: "job controller"
 	Log    *slog.Logger
 	Synced []cache.InformerSynced
 	// Count is how many goroutines run each loop.
@@ -30,7 +28,9 @@ type Workers struct {
 func RunWorkers(ctx context.Context, w Workers) error {
 	defer w.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), w.Synced...) {
-		return fmt.Errorf("%s: waiting for caches: %w", w.Name, ctx.Err())
+		// Only ctx ends the wait: a shutdown, not a failure.
+		w.Log.Info("Stopped before the caches synced")
+		return nil
 	}
 	w.Log.Info("Starting controller", "workers", w.Count)
 	var wg sync.WaitGroup

@@ -257,9 +257,9 @@ func (c *controllers) run(ctx context.Context, synced func()) error {
 		cancel() // informers stop on ctx; Shutdown waits for them
 		c.informers.Shutdown()
 	}()
-	for typ, ok := range c.informers.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("waiting for %v informer to sync: %w", typ, ctx.Err())
+	for _, ok := range c.informers.WaitForCacheSync(ctx.Done()) {
+		if !ok { // only ctx ends the wait: a shutdown, not a failure
+			return nil
 		}
 	}
 	synced()

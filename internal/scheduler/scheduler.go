@@ -159,7 +159,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		defer stop()
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
-		return fmt.Errorf("scheduler: waiting for caches: %w", ctx.Err())
+		// Only ctx ends the wait: a shutdown, not a failure.
+		s.log.Info("Stopped before the caches synced")
+		return nil
 	}
 	s.log.Info("Starting scheduler", "workers", s.workers, "strategy", s.strategy)
 	var wg sync.WaitGroup

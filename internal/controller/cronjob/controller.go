@@ -157,7 +157,7 @@ func (c *Controller) shutdown() {
 // exited.
 func (c *Controller) Run(ctx context.Context) error {
 	return controller.RunWorkers(ctx, controller.Workers{
-		Name: "cronjob controller", Log: c.log, Synced: c.synced, Count: c.workers,
+		Log: c.log, Synced: c.synced, Count: c.workers,
 		Loops: []func(context.Context) bool{c.next}, Shutdown: c.shutdown,
 	})
 }

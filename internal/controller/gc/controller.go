@@ -148,8 +148,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		reg, err := inf.AddEventHandler(c.handler(r.gvk()))
 		if err != nil && ctx.Err() != nil {
 			// A shared informer stops with the process: ctx ended while
-			// the collector was still starting.
-			return fmt.Errorf("gc controller: %w", ctx.Err())
+			// the collector was still starting, a shutdown.
+			c.log.Info("Stopped before the caches synced")
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("gc controller: registering %s handler: %w", r.gvr, err)

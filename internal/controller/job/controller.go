@@ -173,7 +173,7 @@ func (c *Controller) shutdown() {
 // Run syncs Jobs until ctx is done. It returns once every worker has exited.
 func (c *Controller) Run(ctx context.Context) error {
 	return controller.RunWorkers(ctx, controller.Workers{
-		Name: "job controller", Log: c.log, Synced: c.synced, Count: c.workers,
+		Log: c.log, Synced: c.synced, Count: c.workers,
 		Loops: []func(context.Context) bool{c.next, c.nextOrphan}, Shutdown: c.shutdown,
 	})
 }

@@ -130,7 +130,9 @@ func rateLimiter() workqueue.TypedRateLimiter[cache.ObjectName] {
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("namespace controller: waiting for caches: %w", ctx.Err())
+		// Only ctx ends the wait: a shutdown, not a failure.
+		c.log.Info("Stopped before the caches synced")
+		return nil
 	}
 	c.log.Info("Starting controller", "workers", c.workers)
 	var wg sync.WaitGroup

@@ -98,7 +98,9 @@ func New(cfg Config) (*Controller, error) {
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("serviceaccount controller: waiting for caches: %w", ctx.Err())
+		// Only ctx ends the wait: a shutdown, not a failure.
+		c.log.Info("Stopped before the caches synced")
+		return nil
 	}
 	c.log.Info("Starting controller", "workers", c.workers)
 	var wg sync.WaitGroup
