@@ -69,21 +69,26 @@ func openEmbedded(ctx context.Context, cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-// startEtcd runs embed.StartEtcd, which does not take a context and blocks
-// for as long as another member holds the backend's file lock. If ctx ends
-// first, startEtcd returns ctx's error and leaves the goroutine to close the
-// member once StartEtcd finally returns.
+// startEtcd runs embed.StartEtcd, which does not take a context. If ctx
+// ends first, startEtcd waits for the member to finish starting and closes
+// it, so that nothing of it outlives the caller, who may remove its data
+// directory next (etcd exits the process when its files vanish under it),
+// then returns ctx's cause. StartEtcd blocks longer than its start only
+// while another process holds the backend's file lock, which openEmbedded
+// checked just before; should that happen, startEtcd gives up waiting
+// after abandonStart and leaves the goroutine to close the member.
 func startEtcd(ctx context.Context, ecfg *embed.Config, elog *etcdLog) (*embed.Etcd, error) {
 	type result struct {
 		e   *embed.Etcd
 		err error
 	}
 	done := make(chan result) // unbuffered: a send succeeds only while we wait
+	abandoned := make(chan struct{})
 	go func() {
 		e, err := embed.StartEtcd(ecfg)
 		select {
 		case done <- result{e, err}:
-		case <-ctx.Done():
+		case <-abandoned:
 			if e != nil {
 				elog.beginClose()
 				e.Close()
@@ -94,9 +99,23 @@ func startEtcd(ctx context.Context, ecfg *embed.Config, elog *etcdLog) (*embed.E
 	case r := <-done:
 		return r.e, r.err
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
 	}
+	timer := time.NewTimer(abandonStart)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.e != nil {
+			elog.beginClose()
+			r.e.Close()
+		}
+	case <-timer.C:
+		close(abandoned)
+	}
+	return nil, context.Cause(ctx)
 }
+
+// abandonStart bounds how long a stopped start waits for etcd's.
+const abandonStart = 30 * time.Second
 
 // embedConfig translates cfg into etcd's configuration for a single member
 // with no peer listener and at most one client listener.
