@@ -164,8 +164,16 @@ func (s *Server) KubeconfigPath() string {
 }
 
 // Run serves until ctx is done, then shuts everything down in reverse
-// order. It returns the first error of any component.
+// order. It returns the first error of any component. A stop is not an
+// error, even in the middle of the start (a SIGTERM in the first second):
+// what failed only because ctx ended is logged, and Run returns nil.
 func (s *Server) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil && stoppedBy(ctx, err) {
+			s.log.Info("Stopped while starting", "err", err)
+			err = nil
+		}
+	}()
 	start := time.Now()
 	dir, err := datadir.Open(s.cfg.DataDir)
 	if err != nil {
@@ -392,6 +400,12 @@ func clientAddress(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// stoppedBy reports whether err is ctx's end: ctx is done and err is, or
+// wraps, its error or cause.
+func stoppedBy(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, ctx.Err()) || errors.Is(err, context.Cause(ctx)))
 }
 
 // closeAndJoin runs a deferred close and adds its error to *err.
