@@ -186,6 +186,9 @@ func (a *Agent) NodeName() string { return a.node }
 // unless Config.ShutdownGracePeriod is set: then they are stopped first.
 func (a *Agent) Run(ctx context.Context) error {
 	states, err := a.rt.List(ctx)
+	if err != nil && ctx.Err() != nil { // stopped while starting: not a failure
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("agent: listing runtime pods: %w", err)
 	}
@@ -219,6 +222,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		werr := g.Wait()
 		stopPods()
 		a.wg.Wait()
+		if ctx.Err() != nil { // stopped while starting: not a failure
+			a.log.Info("Stopped while registering the node", "err", errors.Join(err, werr))
+			return nil
+		}
 		return errors.Join(err, werr)
 	}
 	a.log.Info("Node agent started", "hostIP", a.hostIP, "adoptable", len(states))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,7 @@ type controllers struct {
 	informers informers.SharedInformerFactory
 	events    record.EventBroadcaster
 	runners   []func(context.Context) error
+	log       *slog.Logger
 }
 
 // JobControllerConfig tunes the Job controller, for tests. The zero value
@@ -120,7 +122,7 @@ func newControllers(cfg *rest.Config, cpcfg Config, reg prometheus.Registerer, l
 		return nil, fmt.Errorf("building loopback metadata client: %w", err)
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(client, informerResync, informers.WithTransform(controller.DropManagedFields))
-	c := &controllers{client: client, informers: factory, events: record.NewBroadcaster()}
+	c := &controllers{client: client, informers: factory, events: record.NewBroadcaster(), log: log}
 
 	nsc, err := namespace.New(namespace.Config{
 		Client:     client,
@@ -257,10 +259,16 @@ func (c *controllers) run(ctx context.Context, synced func()) error {
 		cancel() // informers stop on ctx; Shutdown waits for them
 		c.informers.Shutdown()
 	}()
-	for _, ok := range c.informers.WaitForCacheSync(ctx.Done()) {
-		if !ok { // only ctx ends the wait: a shutdown, not a failure
-			return nil
+	var unsynced []string
+	for typ, ok := range c.informers.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			unsynced = append(unsynced, typ.String())
 		}
+	}
+	if len(unsynced) > 0 { // only ctx ends the wait: a shutdown, not a failure
+		slices.Sort(unsynced)
+		c.log.Info("Stopped before the caches synced", "unsynced", unsynced)
+		return nil
 	}
 	synced()
 	g, gctx := errgroup.WithContext(ctx)

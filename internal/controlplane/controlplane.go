@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -166,10 +167,11 @@ func (s *Server) KubeconfigPath() string {
 // Run serves until ctx is done, then shuts everything down in reverse
 // order. It returns the first error of any component. A stop is not an
 // error, even in the middle of the start (a SIGTERM in the first second):
-// what failed only because ctx ended is logged, and Run returns nil.
+// when all that failed did so because ctx ended, Run logs it and returns
+// nil; a failure of its own, a close's included, is still returned.
 func (s *Server) Run(ctx context.Context) (err error) {
 	defer func() {
-		if err != nil && stoppedBy(ctx, err) {
+		if err != nil && onlyStopped(ctx, err) {
 			s.log.Info("Stopped while starting", "err", err)
 			err = nil
 		}
@@ -273,9 +275,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	// same handler in memory: no TLS, HTTP/2 framing or socket per request.
 	inproc := loopback.NewTransport(httpServer.Handler)
 
-	ctx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(runCtx)
 	// One etcd watch per resource serves every API watch of it.
 	cacheLog := s.log.With("component", "watchcache")
 	for _, st := range stores.storage {
@@ -402,10 +404,33 @@ func clientAddress(addr net.Addr) string {
 	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
-// stoppedBy reports whether err is ctx's end: ctx is done and err is, or
-// wraps, its error or cause.
-func stoppedBy(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && (errors.Is(err, ctx.Err()) || errors.Is(err, context.Cause(ctx)))
+// onlyStopped reports whether err is nothing but ctx's end: ctx is done,
+// and every error joined in err is, or wraps, ctx's error or its cause.
+func onlyStopped(ctx context.Context, err error) bool {
+	if ctx.Err() == nil || err == nil {
+		return false
+	}
+	return onlyStoppedBy(err, ctx.Err(), context.Cause(ctx))
+}
+
+func onlyStoppedBy(err error, ends ...error) bool {
+	for _, end := range ends {
+		if err == end {
+			return true
+		}
+		if is, ok := err.(interface{ Is(error) bool }); ok && is.Is(end) {
+			return true
+		}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		joined := u.Unwrap() // not to be modified: errors.Join hands out its own
+		return len(joined) > 0 && !slices.ContainsFunc(joined, func(e error) bool { return e == nil || !onlyStoppedBy(e, ends...) })
+	case interface{ Unwrap() error }:
+		next := u.Unwrap()
+		return next != nil && onlyStoppedBy(next, ends...)
+	}
+	return false
 }
 
 // closeAndJoin runs a deferred close and adds its error to *err.

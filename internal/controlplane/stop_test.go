@@ -54,7 +54,7 @@ func TestStopWhileStarting(t *testing.T) {
 func TestStartFailureIsReported(t *testing.T) {
 	srv, err := controlplane.New(controlplane.Config{
 		DataDir: t.TempDir(),
-		Listen:  "256.0.0.1:0", // no such address: the start fails
+		Listen:  "192.0.2.1:0", // TEST-NET-1, on no interface here: the start fails
 		NoFsync: true, FastElection: true,
 		Agent: controlplane.AgentConfig{Disabled: true},
 	})

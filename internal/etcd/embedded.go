@@ -108,6 +108,9 @@ func startEtcd(ctx context.Context, ecfg *embed.Config, elog *etcdLog) (*embed.E
 			elog.beginClose()
 			r.e.Close()
 		}
+		if r.err != nil { // a failure of its own, not to be lost in the stop
+			return nil, errors.Join(context.Cause(ctx), r.err)
+		}
 	case <-timer.C:
 		close(abandoned)
 	}

@@ -119,12 +119,13 @@ type Cluster struct {
 //
 // Open refuses an embedded DataDir whose backend is locked by another etcd
 // member, in this process or another; etcd itself would wait for that lock
-// forever. etcd's start-up takes no context: if ctx ends while it runs
-// (normally for milliseconds, but indefinitely if another member took the
-// lock after the check), Open returns ctx's error at once and a goroutine
-// stays behind to close the member when the start finishes, so the
-// directory can stay in use for a while after Open failed. Holding a
-// datadir.Dir for the directory rules out the other member.
+// forever. etcd's start-up takes no context: if ctx ends while it runs,
+// Open waits for the start to finish (normally milliseconds), closes the
+// member and returns ctx's cause, so that nothing of the member uses the
+// directory after Open failed; only if another member took the lock after
+// the check does it give up after 30 s and leave a goroutine to close the
+// member when the start finishes. Holding a datadir.Dir for the directory
+// rules out the other member.
 func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err

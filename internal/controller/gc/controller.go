@@ -133,6 +133,10 @@ func rateLimiter() workqueue.TypedRateLimiter[types.UID] {
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.shutDownQueues()
 	rs, err := c.discover(ctx)
+	if err != nil && ctx.Err() != nil { // a shutdown, not a failure
+		c.log.Info("Stopped while discovering resources")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("gc controller: %w", err)
 	}
