@@ -33,8 +33,45 @@ const msgNotWatchingPods = "batchd agent is starting: its pods are not watched y
 const DefaultMaxPods = 110
 
 // registerNode creates the Node or takes over an existing one of the same
-// name, and writes its status.
+// name, and writes its status. An API server that does not answer yet, or
+// fails, is retried until ctx ends, as kubelet's registerWithAPIServer
+// does: agents on other machines may start before their server.
 func (a *Agent) registerNode(ctx context.Context) error {
+	delay := registerRetryMin
+	for {
+		err := a.tryRegisterNode(ctx)
+		if err == nil || ctx.Err() != nil || !retryRegistration(err) {
+			return err
+		}
+		a.log.Warn("Unable to register node with API server, retrying", "err", err, "delay", delay)
+		t := a.clock.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C():
+		}
+		delay = min(2*delay, registerRetryMax)
+	}
+}
+
+// Registration retries back off from registerRetryMin to kubelet's 7 s.
+const (
+	registerRetryMin = 100 * time.Millisecond
+	registerRetryMax = 7 * time.Second
+)
+
+// retryRegistration tells a failed registration worth retrying: the API
+// server is not there yet, is overloaded or failed, or another writer
+// got in first. As kubelet, the agent waits for its server; unlike
+// kubelet, it gives up on what retrying cannot change (a token or node
+// name the server refuses), so that a misconfigured agent says so at once.
+func retryRegistration(err error) bool {
+	return !apierrors.IsUnauthorized(err) && !apierrors.IsForbidden(err) &&
+		!apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err)
+}
+
+func (a *Agent) tryRegisterNode(ctx context.Context) error {
 	a.nodeMu.Lock()
 	defer a.nodeMu.Unlock()
 	if err := a.createOrUpdateNode(ctx); err != nil {
