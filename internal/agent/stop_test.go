@@ -2,14 +2,10 @@ package agent_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-
-	"github.com/batchd/batchd/internal/agent"
-	"github.com/batchd/batchd/internal/podruntime/hostproc"
 )
 
 // TestStopWhileStarting: an agent stopped before it has registered its
@@ -17,18 +13,7 @@ import (
 // not failed: Run returns nil, so batchd agent exits 0. The server here
 // is an address nothing serves.
 func TestStopWhileStarting(t *testing.T) {
-	rt, err := hostproc.New(hostproc.Config{StateDir: runtimeDir(t), HelperPath: helper})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kubernetes.NewForConfigOrDie(&rest.Config{Host: "http://127.0.0.1:1"})
-	a, err := agent.New(agent.Config{
-		Client: client, NodeName: "node-a", Runtime: rt, StateDir: t.TempDir(), ListenAddress: "127.0.0.1:0",
-		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newAgent(t, kubernetes.NewForConfigOrDie(&rest.Config{Host: "http://127.0.0.1:1"}))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := a.Run(ctx); err != nil {
