@@ -62,7 +62,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"github.com/batchd/batchd/internal/gcpace"
@@ -73,12 +72,9 @@ func main() {
 	// The benchmarks' in-process servers pace the collector as batchd's
 	// commands do (the pacer covers the whole process, the benchmarks'
 	// clients too); GOGC=100 in the environment measures Go's default.
-	paceCtx, stopPacing := context.WithCancel(ctx)
-	var pacing sync.WaitGroup
-	pacing.Go(func() { gcpace.Run(paceCtx, gcpace.DefaultHeadroom, slog.New(slog.DiscardHandler)) })
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stopPacing()
-	pacing.Wait()
+	err := gcpace.Pace(ctx, gcpace.DefaultHeadroom, slog.New(slog.DiscardHandler), func() error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	})
 	stop()
 	if errors.Is(err, errUsage) {
 		os.Exit(2)

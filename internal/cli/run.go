@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/batchd/batchd/internal/controlplane"
+	"github.com/batchd/batchd/internal/gcpace"
 	"github.com/batchd/batchd/internal/jobrun"
 )
 
@@ -320,7 +321,7 @@ func startEmbedded(ctx, abort context.Context, dataDir string, log *slog.Logger)
 	runCtx, cancel := context.WithCancel(ctx)
 	e.srv, e.cancel, e.done = srv, cancel, make(chan error, 1)
 	go func() { // stop waits for it
-		e.done <- withGCPacing(runCtx, log, func() error { return srv.Run(runCtx) })
+		e.done <- gcpace.Pace(runCtx, gcpace.DefaultHeadroom, log, func() error { return srv.Run(runCtx) })
 	}()
 	select {
 	case <-srv.Ready():

@@ -10,6 +10,7 @@ import (
 	"github.com/batchd/batchd/internal/controlplane"
 	"github.com/batchd/batchd/internal/datadir"
 	"github.com/batchd/batchd/internal/etcd"
+	"github.com/batchd/batchd/internal/gcpace"
 )
 
 type serverFlags struct {
@@ -66,7 +67,10 @@ On start it writes an admin kubeconfig to <data-dir>/kubeconfig:
 				case <-cmd.Context().Done():
 				}
 			}()
-			return withGCPacing(cmd.Context(), log, func() error { return srv.Run(cmd.Context()) })
+			// The control plane's live heap is small and it allocates
+			// fast: paced, its collector takes ~5 % of its CPU instead
+			// of ~13 % (internal/gcpace).
+			return gcpace.Pace(cmd.Context(), gcpace.DefaultHeadroom, log, func() error { return srv.Run(cmd.Context()) })
 		},
 	}
 	fl := cmd.Flags()

@@ -17,5 +17,7 @@
 // The pacer turns the headroom into a GC percent (debug.SetGCPercent)
 // after every collection. GOGC or GOMEMLIMIT in the environment is the
 // user's choice: the pacer then leaves the collector alone. The GC percent
-// is the process's: run one pacer per process.
+// is the process's: run one pacer per process. batchd server and the
+// embedded server of batchd run are paced (Pace); a batchd agent alone is
+// not: it allocates little, and shares its machine's memory with the pods.
 package gcpace

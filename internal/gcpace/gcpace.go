@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 )
 
@@ -88,4 +89,17 @@ func Run(ctx context.Context, headroom uint64, log *slog.Logger) {
 			debug.SetGCPercent(p)
 		}
 	}
+}
+
+// Pace runs fn while the collector is paced for headroom (Run), and stops
+// the pacer, restoring the GC percent, once fn has returned.
+func Pace(ctx context.Context, headroom uint64, log *slog.Logger, fn func() error) error {
+	ctx, stop := context.WithCancel(ctx)
+	var pacer sync.WaitGroup
+	pacer.Go(func() { Run(ctx, headroom, log) })
+	defer func() {
+		stop()
+		pacer.Wait()
+	}()
+	return fn()
 }

@@ -2,6 +2,7 @@ package gcpace
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime"
 	"runtime/debug"
@@ -119,3 +120,22 @@ func TestRunLeavesTheUsersPace(t *testing.T) {
 		})
 	}
 }
+
+func TestPaceWhileFnRuns(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+
+	err := Pace(context.Background(), 1<<30, slog.New(slog.DiscardHandler), func() error {
+		waitFor(t, "the pacer to raise the GC percent while fn runs", func() bool { return gogc() > 100 })
+		return errTest
+	})
+	if err != errTest {
+		t.Errorf("Pace = %v, want fn's error", err)
+	}
+	if got := gogc(); got != 100 {
+		t.Errorf("after Pace returned the GC percent is %d, want the 100 it found", got)
+	}
+}
+
+var errTest = errors.New("fn's error")
